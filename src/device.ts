@@ -1,0 +1,156 @@
+/**
+ * Adapter and device acquisition, in Node (Dawn through the `webgpu` npm package) and in
+ * browsers (navigator.gpu). A real GPU is preferred; SwiftShader (a CPU Vulkan driver that
+ * Debian's `chromium` package ships) is the fallback when no GPU is found.
+ */
+
+/** Where Debian's `chromium` package puts the SwiftShader Vulkan driver manifest. */
+export const SWIFTSHADER_ICD_PATHS = [
+  '/usr/lib/chromium/vk_swiftshader_icd.json',
+  '/usr/lib/chromium-browser/vk_swiftshader_icd.json',
+  '/usr/lib64/chromium-browser/vk_swiftshader_icd.json',
+];
+
+/** What install fixes a missing adapter, quoted in the error. */
+export const INSTALL_HINT =
+  'No WebGPU adapter found. wgflow needs a GPU with a Vulkan driver, or the SwiftShader CPU ' +
+  'driver shipped by Chromium. On Debian/Ubuntu run:\n' +
+  '    sudo apt-get install -y chromium libvulkan1\n' +
+  '(and `npm install` for the `webgpu` package). In a browser, use a WebGPU-enabled Chromium ' +
+  'on a secure origin (https or http://127.0.0.1); headless Chromium needs --enable-unsafe-webgpu.';
+
+/** A plain-object copy of GPUAdapterInfo (its fields are getters that do not serialise). */
+export interface AdapterInfo {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  /** 'dawn-node' or 'browser'. */
+  runtime: 'dawn-node' | 'browser';
+  /** The Vulkan ICD manifest forced through VK_ICD_FILENAMES, if wgflow set one. */
+  icd?: string;
+}
+
+/** The result of {@link getDevice}. */
+export interface DeviceResult {
+  device: GPUDevice;
+  adapter: GPUAdapter;
+  adapterInfo: AdapterInfo;
+  /** True when the adapter is a CPU fallback (SwiftShader or another software rasteriser). */
+  fallback: boolean;
+  /** A one-line human description: which adapter, and why. */
+  summary: string;
+}
+
+/** Options of {@link getDevice}. */
+export interface GetDeviceOptions {
+  /** Default 'high-performance'. */
+  powerPreference?: GPUPowerPreference;
+  /** Features to request if the adapter offers them. Default ['timestamp-query', 'subgroups']. */
+  optionalFeatures?: GPUFeatureName[];
+  /** Use SwiftShader even if a GPU exists (Node only). Default false. */
+  forceFallback?: boolean;
+}
+
+const isNode = typeof process !== 'undefined' && !!process.versions?.node && typeof (globalThis as { window?: unknown }).window === 'undefined';
+
+function infoOf(adapter: GPUAdapter, runtime: AdapterInfo['runtime'], icd?: string): AdapterInfo {
+  const i = (adapter as unknown as { info?: GPUAdapterInfo }).info;
+  return {
+    vendor: i?.vendor ?? '',
+    architecture: i?.architecture ?? '',
+    device: i?.device ?? '',
+    description: i?.description ?? '',
+    runtime,
+    ...(icd ? { icd } : {}),
+  };
+}
+
+/** True for adapters that run on the CPU (SwiftShader, llvmpipe/lavapipe, WARP). */
+export function isSoftwareAdapter(info: AdapterInfo, adapter?: GPUAdapter): boolean {
+  const text = `${info.vendor} ${info.architecture} ${info.device} ${info.description}`.toLowerCase();
+  const flagged = (adapter as unknown as { info?: { isFallbackAdapter?: boolean } } | undefined)?.info?.isFallbackAdapter === true;
+  return flagged || /swiftshader|llvmpipe|lavapipe|software|warp|microsoft basic/.test(text) || !!info.icd;
+}
+
+async function nodeAdapter(opts: GetDeviceOptions): Promise<{ adapter: GPUAdapter; icd?: string }> {
+  let mod: { create: (o: string[]) => GPU; globals: Record<string, unknown> };
+  try {
+    mod = (await import('webgpu')) as unknown as typeof mod;
+  } catch (e) {
+    throw new Error(`wgflow: the 'webgpu' package (Dawn for Node) could not be loaded (${(e as Error).message}). Run \`npm install\`.\n${INSTALL_HINT}`);
+  }
+  // Install the WebGPU globals (GPUBufferUsage, GPUMapMode, ...) once.
+  for (const [k, v] of Object.entries(mod.globals)) if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
+  const power = opts.powerPreference ?? 'high-performance';
+  const userIcd = process.env.VK_ICD_FILENAMES;
+  if (!opts.forceFallback) {
+    const gpu = mod.create([]);
+    const adapter = await gpu.requestAdapter({ powerPreference: power }).catch(() => null);
+    if (adapter) {
+      const info = infoOf(adapter, 'dawn-node');
+      // A software adapter found through the system loader (and not chosen by the user) is
+      // only a fallback: prefer SwiftShader, which wgflow is tested on, if it exists.
+      if (!isSoftwareAdapter(info, adapter) || userIcd) return { adapter };
+    }
+  }
+  if (userIcd && !opts.forceFallback) throw new Error(`wgflow: VK_ICD_FILENAMES=${userIcd} is set but gives no WebGPU adapter.\n${INSTALL_HINT}`);
+  const { existsSync } = await import('node:fs');
+  const icd = SWIFTSHADER_ICD_PATHS.find((p) => existsSync(p));
+  if (!icd) throw new Error(`wgflow: no GPU adapter and no SwiftShader driver (looked in ${SWIFTSHADER_ICD_PATHS.join(', ')}).\n${INSTALL_HINT}`);
+  process.env.VK_ICD_FILENAMES = icd;
+  const gpu = mod.create([]);
+  const adapter = await gpu.requestAdapter({ powerPreference: power }).catch(() => null);
+  if (!adapter) {
+    throw new Error(`wgflow: SwiftShader driver ${icd} exists but gives no adapter (is libvulkan1 installed?).\n${INSTALL_HINT}`);
+  }
+  return { adapter, icd };
+}
+
+/**
+ * Finds a WebGPU adapter and creates a device with the adapter's own buffer limits (so that
+ * 10^7 particles fit where the adapter allows) and the optional features it offers.
+ *
+ * Order: a real GPU through the platform's driver; else, in Node, SwiftShader through
+ * `VK_ICD_FILENAMES` pointing at Chromium's `vk_swiftshader_icd.json`. When no adapter is
+ * found the error says exactly what to install. Device loss is logged with its reason.
+ *
+ * @example
+ * const { device, adapterInfo, fallback, summary } = await getDevice();
+ * console.log(summary); // e.g. "NVIDIA H100 (vulkan, real GPU)" or "SwiftShader (CPU fallback)"
+ */
+export async function getDevice(options: GetDeviceOptions = {}): Promise<DeviceResult> {
+  let adapter: GPUAdapter;
+  let info: AdapterInfo;
+  if (isNode) {
+    const r = await nodeAdapter(options);
+    adapter = r.adapter;
+    info = infoOf(adapter, 'dawn-node', r.icd);
+  } else {
+    const gpu = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
+    if (!gpu) throw new Error(`wgflow: navigator.gpu is missing (no WebGPU in this browser or not a secure context).\n${INSTALL_HINT}`);
+    const a = await gpu.requestAdapter({ powerPreference: options.powerPreference ?? 'high-performance' });
+    if (!a) throw new Error(`wgflow: navigator.gpu.requestAdapter() returned null.\n${INSTALL_HINT}`);
+    adapter = a;
+    info = infoOf(adapter, 'browser');
+  }
+  const want = options.optionalFeatures ?? (['timestamp-query', 'subgroups'] as GPUFeatureName[]);
+  const requiredFeatures = want.filter((f) => adapter.features.has(f));
+  const L = adapter.limits;
+  const device = await adapter.requestDevice({
+    label: 'wgflow.device',
+    requiredFeatures,
+    requiredLimits: {
+      maxStorageBufferBindingSize: L.maxStorageBufferBindingSize,
+      maxBufferSize: L.maxBufferSize,
+      maxComputeWorkgroupStorageSize: L.maxComputeWorkgroupStorageSize,
+      maxComputeInvocationsPerWorkgroup: L.maxComputeInvocationsPerWorkgroup,
+      maxComputeWorkgroupSizeX: L.maxComputeWorkgroupSizeX,
+      maxStorageBuffersPerShaderStage: L.maxStorageBuffersPerShaderStage,
+    },
+  });
+  const fallback = isSoftwareAdapter(info, adapter);
+  const name = [info.description, info.vendor, info.architecture, info.device].filter(Boolean).join(' / ') || 'unnamed adapter';
+  const summary = `${name} (${info.runtime}${info.icd ? `, ICD ${info.icd}` : ''}; ${fallback ? 'CPU fallback: timings say little about GPUs' : 'GPU'})`;
+  return { device, adapter, adapterInfo: info, fallback, summary };
+}
