@@ -73,6 +73,11 @@ export function isSoftwareAdapter(info: AdapterInfo, adapter?: GPUAdapter): bool
   return flagged || /swiftshader|llvmpipe|lavapipe|software|warp|microsoft basic/.test(text) || !!info.icd;
 }
 
+// Dawn instances must outlive their devices: if the JS object returned by create() is
+// garbage-collected, Dawn's event processing aborts the process ("futex facility returned an
+// unexpected error code"). Keep every instance alive for the life of the process.
+const liveInstances: GPU[] = [];
+
 async function nodeAdapter(opts: GetDeviceOptions): Promise<{ adapter: GPUAdapter; icd?: string }> {
   let mod: { create: (o: string[]) => GPU; globals: Record<string, unknown> };
   try {
@@ -86,6 +91,7 @@ async function nodeAdapter(opts: GetDeviceOptions): Promise<{ adapter: GPUAdapte
   const userIcd = process.env.VK_ICD_FILENAMES;
   if (!opts.forceFallback) {
     const gpu = mod.create([]);
+    liveInstances.push(gpu);
     const adapter = await gpu.requestAdapter({ powerPreference: power }).catch(() => null);
     if (adapter) {
       const info = infoOf(adapter, 'dawn-node');
@@ -100,6 +106,7 @@ async function nodeAdapter(opts: GetDeviceOptions): Promise<{ adapter: GPUAdapte
   if (!icd) throw new Error(`wgflow: no GPU adapter and no SwiftShader driver (looked in ${SWIFTSHADER_ICD_PATHS.join(', ')}).\n${INSTALL_HINT}`);
   process.env.VK_ICD_FILENAMES = icd;
   const gpu = mod.create([]);
+  liveInstances.push(gpu);
   const adapter = await gpu.requestAdapter({ powerPreference: power }).catch(() => null);
   if (!adapter) {
     throw new Error(`wgflow: SwiftShader driver ${icd} exists but gives no adapter (is libvulkan1 installed?).\n${INSTALL_HINT}`);

@@ -58,16 +58,40 @@ export async function compileModule(device: GPUDevice, label: string, code: stri
   return module;
 }
 
-/** Creates a compute pipeline, turning validation errors into a thrown Error. */
+/** Kind of a binding in {@link bindingLayout}: read-only storage, read-write storage, uniform. */
+export type BindingKind = 'read' | 'storage' | 'uniform';
+
+/**
+ * An explicit bind group layout for compute (binding k has kind kinds[k]). Unlike 'auto'
+ * layouts it may hold bindings that an entry point does not use, so several entry points of
+ * one module can share one bind group.
+ */
+export function bindingLayout(device: GPUDevice, label: string, kinds: BindingKind[]): GPUBindGroupLayout {
+  return device.createBindGroupLayout({
+    label,
+    entries: kinds.map((k, binding) => ({
+      binding,
+      visibility: GPUShaderStage.COMPUTE,
+      buffer: { type: k === 'read' ? 'read-only-storage' : k === 'storage' ? 'storage' : 'uniform' },
+    })),
+  });
+}
+
+/** Creates a compute pipeline ('auto' layout unless one is given), turning validation errors into a thrown Error. */
 export async function computePipeline(
   device: GPUDevice,
   label: string,
   module: GPUShaderModule,
   constants: Record<string, number> = {},
   entryPoint = 'main',
+  layout?: GPUBindGroupLayout,
 ): Promise<GPUComputePipeline> {
   device.pushErrorScope('validation');
-  const p = device.createComputePipeline({ label, layout: 'auto', compute: { module, entryPoint, constants } });
+  const p = device.createComputePipeline({
+    label,
+    layout: layout ? device.createPipelineLayout({ label: `${label}.layout`, bindGroupLayouts: [layout] }) : 'auto',
+    compute: { module, entryPoint, constants },
+  });
   const err = await device.popErrorScope();
   if (err) throw new Error(`wgflow: pipeline ${label} is invalid: ${err.message}`);
   return p;
@@ -82,10 +106,10 @@ export function createBuffer(device: GPUDevice, label: string, size: number, usa
 }
 
 /** Binds buffers to binding 0..k-1 of group 0 of a pipeline. */
-export function bindBuffers(device: GPUDevice, label: string, pipeline: GPUComputePipeline, buffers: GPUBuffer[]): GPUBindGroup {
+export function bindBuffers(device: GPUDevice, label: string, pipeline: GPUComputePipeline | GPUBindGroupLayout, buffers: GPUBuffer[]): GPUBindGroup {
   return device.createBindGroup({
     label,
-    layout: pipeline.getBindGroupLayout(0),
+    layout: 'getBindGroupLayout' in pipeline ? pipeline.getBindGroupLayout(0) : pipeline,
     entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
   });
 }
@@ -122,4 +146,9 @@ export async function withErrorScopes<T>(device: GPUDevice, what: string, fn: ()
 /** The number of bytes a storage binding may hold on this device. */
 export function maxBindingBytes(device: GPUDevice): number {
   return Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
+}
+
+/** queue.writeBuffer for any typed array view (including views of shared or resizable buffers). */
+export function writeView(device: GPUDevice, buffer: GPUBuffer, offset: number, view: ArrayBufferView): void {
+  device.queue.writeBuffer(buffer, offset, view.buffer as ArrayBuffer, view.byteOffset, view.byteLength);
 }

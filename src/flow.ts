@@ -1,0 +1,522 @@
+/**
+ * createFlow(): owns the particle buffers, encodes many steps per submission, reads
+ * diagnostics back on demand. Data flows one way: spec → device resources → step loop on
+ * the GPU → on-demand readback.
+ */
+import { commonWgsl, integrateWgsl, potentialWgsl, reduceWgsl } from './shaders.gen.js';
+import {
+  bindBuffers, bindingLayout, compileModule, computePipeline, createBuffer, dispatchFor,
+  maxBindingBytes, readBuffer, withErrorScopes, writeView, WORKGROUP_SIZE, type SourceSpan,
+} from './gpu.js';
+import { METHOD_CODES, PARAMS_FIELDS, STATE_FIELDS, STATE_SIZE, packStruct, unpackStruct, type ParamsName } from './layout.js';
+import type { EnergyTerm, KernelTerm, PotentialTerm, TermKernel } from './energies/types.js';
+import { generatePositions, type InitSpec } from './init.js';
+
+/** The flows of MATH.md implemented by the integrator. */
+export type Method = 'gradient' | 'accelerated' | 'steering';
+
+/** A damping schedule evaluated on the GPU: `γ(t) = max(floor, c / (t + t0))` at step t. */
+export interface InverseDamping {
+  schedule: 'inverse';
+  c: number;
+  /** Offset t0 > 0. Default 1. */
+  t0?: number;
+  /** Lower bound. Default 0. */
+  floor?: number;
+}
+
+/** Damping γ ≥ 0: a constant, a function of the step (tabulated on the host per submission), or a GPU schedule. */
+export type Damping = number | ((step: number) => number) | InverseDamping;
+
+/** Options of {@link createFlow}. */
+export interface FlowOptions {
+  /** Spatial dimension: 1, 2 or 3. */
+  dim: number;
+  /** Initial positions (N·dim float32, row-major) or a built-in generator spec. */
+  positions: Float32Array | InitSpec;
+  /** Initial velocities (N·dim). Default zeros. */
+  velocities?: Float32Array;
+  /** The energy: a weighted sum of terms. Default [] (F = 0). */
+  energy?: EnergyTerm[];
+  /** The flow. Default 'gradient'. */
+  method?: Method;
+  /** Time step h > 0 (MATH.md's convention: g carries the factor N, so h does not depend on N). */
+  h: number;
+  /** Damping γ ≥ 0 of the accelerated and steering flows. Default 0.5. */
+  gamma?: Damping;
+  /** Steps encoded per command buffer. Default 64. */
+  stepsPerSubmit?: number;
+  /** Prefix of GPU object labels. Default 'wgflow.flow'. */
+  label?: string;
+}
+
+/** Diagnostics (MATH.md), computed by GPU reductions at the current positions. */
+export interface FlowStats {
+  /** Steps taken. */
+  step: number;
+  /** Total energy Σ_t F_t. */
+  energy: number;
+  /** Energy of each term by label. */
+  terms: Record<string, number>;
+  /** Kinetic energy ½ mean |v|². */
+  kinetic: number;
+  /** Residual mean |g|². */
+  residual: number;
+  /** Mean of the particles (length dim). */
+  mean: number[];
+  /** Covariance (dim × dim, row-major, population normalisation 1/N). */
+  covariance: number[];
+  /** Current step size h (changes under adaptive schemes). */
+  h: number;
+  /** Damping used by the last step. */
+  gamma: number;
+  /** Steering ratio s of the last step (steering flow). */
+  s: number;
+}
+
+/** Options of {@link Flow.step}. */
+export interface StepOptions {
+  /** Called after each submission completes with the number of steps done in this call. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** A bit-exact snapshot of the whole flow state (positions, velocities, integrator state). */
+export interface FlowCheckpoint {
+  dim: number;
+  n: number;
+  method: Method;
+  positions: Float32Array;
+  velocities: Float32Array;
+  /** Raw bytes of the GPU State struct (step, h, α, RNG counter, ...). */
+  state: Uint8Array;
+}
+
+/** A particle flow on the GPU. */
+export interface Flow {
+  readonly device: GPUDevice;
+  readonly n: number;
+  readonly dim: number;
+  readonly method: Method;
+  /** GPU buffers, for rendering (positions can be bound as a vertex buffer: float32x{dim}). */
+  readonly buffers: { positions: GPUBuffer; velocities: GPUBuffer; gradient: GPUBuffer; state: GPUBuffer };
+  /** Labels of the energy terms, in order. */
+  readonly termLabels: string[];
+  /** Advances n steps (all on the GPU, no readback inside); resolves when they are done. Throws if a position became non-finite. */
+  step(n?: number, options?: StepOptions): Promise<void>;
+  /** Records `count` steps into a caller's compute pass (for render loops); the caller submits. Damping functions are not supported here. */
+  encodeSteps(pass: GPUComputePassEncoder, count?: number): void;
+  /** Diagnostics at the current positions (one small readback). */
+  stats(): Promise<FlowStats>;
+  /** Current positions, N·dim float32. */
+  positions(): Promise<Float32Array>;
+  /** Current velocities, N·dim float32. */
+  velocities(): Promise<Float32Array>;
+  /** The current gradient g at the current positions, N·dim float32. */
+  gradient(): Promise<Float32Array>;
+  /** Snapshot for exact resume. */
+  checkpoint(): Promise<FlowCheckpoint>;
+  /** Restores a snapshot of a flow with the same n, dim and method; later steps repeat bit for bit. */
+  restore(cp: FlowCheckpoint): void;
+  /** Frees every GPU resource the flow created (never the device). Idempotent. */
+  destroy(): void;
+}
+
+const DEFAULT_GAMMA = 0.5;
+const MAX_TERMS = 8;
+
+function fail(msg: string): never {
+  throw new Error(`wgflow: ${msg}`);
+}
+
+/** Validates and normalises options before any GPU object exists (nothing half-built). */
+function validate(device: GPUDevice, o: FlowOptions): { x: Float32Array; n: number; method: Method; terms: EnergyTerm[] } {
+  if (!o || typeof o !== 'object') fail('createFlow needs an options object');
+  const dim = o.dim;
+  if (![1, 2, 3].includes(dim)) fail(`dim must be 1, 2 or 3 (got ${dim})`);
+  const x = o.positions instanceof Float32Array ? o.positions : o.positions && typeof o.positions === 'object' ? generatePositions(o.positions, dim) : fail('positions must be a Float32Array or an init spec');
+  if (x.length % dim !== 0) fail(`positions length ${x.length} is not a multiple of dim ${dim}`);
+  const n = x.length / dim;
+  if (n === 0) fail('N = 0: a flow needs at least one particle');
+  for (let k = 0; k < x.length; k++) {
+    if (!Number.isFinite(x[k]!)) fail(`positions[${k}] (particle ${Math.floor(k / dim)}) is ${x[k]}: positions must be finite`);
+  }
+  if (o.velocities) {
+    if (o.velocities.length !== x.length) fail(`velocities length ${o.velocities.length} differs from positions length ${x.length}`);
+    for (let k = 0; k < o.velocities.length; k++) if (!Number.isFinite(o.velocities[k]!)) fail(`velocities[${k}] is not finite`);
+  }
+  const method = o.method ?? 'gradient';
+  if (!['gradient', 'accelerated', 'steering'].includes(method)) fail(`unknown method '${method}' (use 'gradient', 'accelerated' or 'steering')`);
+  if (typeof o.h !== 'number' || !Number.isFinite(o.h) || o.h <= 0) fail(`h must be a finite number > 0 (got ${o.h})`);
+  const g = o.gamma ?? DEFAULT_GAMMA;
+  if (typeof g === 'number') {
+    if (!Number.isFinite(g) || g < 0) fail(`gamma must be finite and ≥ 0 (got ${g})`);
+  } else if (typeof g === 'object') {
+    if (g.schedule !== 'inverse' || !(g.c >= 0) || !Number.isFinite(g.c) || !((g.t0 ?? 1) > 0) || !((g.floor ?? 0) >= 0)) fail('gamma schedule must be { schedule: "inverse", c ≥ 0, t0 > 0, floor ≥ 0 }');
+  } else if (typeof g !== 'function') fail('gamma must be a number, a function of the step or a schedule object');
+  const terms = o.energy ?? [];
+  if (!Array.isArray(terms)) fail('energy must be an array of terms');
+  if (terms.length > MAX_TERMS) fail(`at most ${MAX_TERMS} energy terms (got ${terms.length})`);
+  for (const t of terms) if (!t || (t.kind !== 'potential' && t.kind !== 'kernel')) fail('energy terms must come from wgflow term factories (quadratic(), entropy(), ...)');
+  const spsOk = o.stepsPerSubmit === undefined || (Number.isInteger(o.stepsPerSubmit) && o.stepsPerSubmit >= 1);
+  if (!spsOk) fail('stepsPerSubmit must be a positive integer');
+  // Buffer limits: the largest per-particle buffer is the energy-density array (T·N floats).
+  const limit = maxBindingBytes(device);
+  const need = Math.max(n * dim * 4, Math.max(1, terms.length) * n * 4);
+  if (need > limit) {
+    fail(`N = ${n} needs a ${need}-byte buffer but this device allows ${limit} bytes per storage binding ` +
+      `(min of maxStorageBufferBindingSize ${device.limits.maxStorageBufferBindingSize} and maxBufferSize ${device.limits.maxBufferSize}); ` +
+      `the largest N for dim = ${dim} with ${terms.length} terms is ${Math.floor(limit / (4 * Math.max(dim, terms.length, 1)))}`);
+  }
+  return { x, n, method, terms };
+}
+
+function uniqueLabels(terms: EnergyTerm[]): string[] {
+  const seen = new Map<string, number>();
+  return terms.map((t) => {
+    const c = (seen.get(t.label) ?? 0) + 1;
+    seen.set(t.label, c);
+    return c === 1 ? t.label : `${t.label}#${c}`;
+  });
+}
+
+/** Generates the potential kernel for the potential terms (weights and parameters live in P). */
+function potentialSource(terms: { term: PotentialTerm; slot: number; base: number }[]): { code: string; spans: SourceSpan[]; params: number[] } {
+  let fns = '';
+  let calls = '';
+  const params: number[] = [];
+  const spansRel: { name: string; offset: number; lines: number }[] = [];
+  for (const { term, slot, base } of terms) {
+    const id = `t${slot}`;
+    params.push(term.weight, ...term.params);
+    fns += `fn prm_${id}(j: u32) -> f32 { return P[${base + 1}u + j]; }\n`;
+    const piece = term.wgsl(id);
+    if (term.userCode) {
+      const before = (fns.match(/\n/g) ?? []).length;
+      // The first line of a user piece is the param_ wrapper; user code follows it.
+      spansRel.push({ name: `the WGSL of term '${term.label}'`, offset: before + 1, lines: piece.split('\n').length });
+    }
+    fns += piece + '\n';
+    calls += `  { E[${slot}u * n + i] = U_${id}(x); g += P[${base}u] * dU_${id}(x); }\n`;
+  }
+  const head = commonWgsl + '\n';
+  const [pre, post] = potentialWgsl.split('//#TERMS');
+  const code = head + pre + fns + post!.replace('//#CALLS', calls);
+  const firstFnLine = (head + pre).split('\n').length; // 1-based line of the first spliced line
+  const spans = spansRel.map((s) => ({ name: s.name, firstLine: firstFnLine + s.offset, lineCount: s.lines - 1 }));
+  return { code, spans, params: params.length ? params : [0] };
+}
+
+/**
+ * Creates a particle flow on `device`.
+ *
+ * The energy is the weighted sum of `energy` terms; every step runs the potential kernel
+ * (which writes the gradient G), then each kernel term (which adds to G), then, for the
+ * steering flow, a two-stage reduction of mean |v|² and mean |g|², then the integrator:
+ *
+ * - gradient:    `x ← x − h g`
+ * - accelerated: `v ← v − h (γ v + g)`, `x ← x + h v`
+ * - steering:    `s = sqrt(mean|v|² / mean|g|²)` (0 if the denominator is 0),
+ *                `v ← v − h (γ v + (1 + γ s) g)`, `x ← x + h v`  (the seed paper's eq. 12)
+ *
+ * Many steps are encoded into one command buffer and the loop never reads back. Bad input
+ * throws before any GPU object is created.
+ *
+ * @example
+ * import { getDevice, createFlow, quadratic } from 'wgflow';
+ * const { device } = await getDevice();
+ * const flow = await createFlow(device, { dim: 3, positions, energy: [quadratic()], method: 'steering', h: 0.05, gamma: 0.5 });
+ * await flow.step(500);
+ * const s = await flow.stats();
+ * flow.destroy();
+ */
+export async function createFlow(device: GPUDevice, options: FlowOptions): Promise<Flow> {
+  const { x: x0, n, method, terms } = validate(device, options);
+  const dim = options.dim;
+  const label = options.label ?? 'wgflow.flow';
+  const stepsPerSubmit = options.stepsPerSubmit ?? 64;
+  const gammaOpt = options.gamma ?? DEFAULT_GAMMA;
+  const created: GPUBuffer[] = [];
+  const kernels: TermKernel[] = [];
+  let destroyed = false;
+  let lost: string | undefined;
+  void device.lost.then((info) => {
+    if (!destroyed) lost = `GPU device lost (${info.reason}): ${info.message}`;
+  });
+  const destroyAll = () => {
+    if (destroyed) return;
+    destroyed = true;
+    for (const k of kernels) k.destroy();
+    for (const b of created) b.destroy();
+  };
+  const buf = (purpose: string, size: number, usage: GPUBufferUsageFlags, data?: ArrayBufferView) => {
+    const b = createBuffer(device, `${label}.${purpose}`, size, usage, data);
+    created.push(b);
+    return b;
+  };
+
+  try {
+    return await withErrorScopes(device, 'createFlow', async () => {
+      const S = GPUBufferUsage.STORAGE, CS = GPUBufferUsage.COPY_SRC, CD = GPUBufferUsage.COPY_DST;
+      const T = terms.length;
+      const positions = buf('positions', n * dim * 4, S | CS | CD | GPUBufferUsage.VERTEX, x0);
+      const velocities = buf('velocities', n * dim * 4, S | CS | CD | GPUBufferUsage.VERTEX, options.velocities ?? new Float32Array(n * dim));
+      const grad = buf('gradient', n * dim * 4, S | CS);
+      const energyBuf = buf('energy', Math.max(1, T) * n * 4, S | CS);
+      const labels = uniqueLabels(terms);
+
+      // Potential terms share one generated kernel.
+      const pots: { term: PotentialTerm; slot: number; base: number }[] = [];
+      let base = 0;
+      terms.forEach((t, slot) => {
+        if (t.kind === 'potential') {
+          pots.push({ term: t, slot, base });
+          base += 1 + t.params.length;
+        }
+      });
+      const src = potentialSource(pots);
+      const paramsBuf = buf('termParams', src.params.length * 4, S | CD, new Float32Array(src.params));
+
+      const gammaMode = typeof gammaOpt === 'function' ? 1 : typeof gammaOpt === 'object' ? 2 : 0;
+      const params: Partial<Record<ParamsName, number>> = {
+        n, method: METHOD_CODES[method], gamma_mode: gammaMode, table_base: 0,
+        gamma: typeof gammaOpt === 'number' ? gammaOpt : typeof gammaOpt === 'object' ? gammaOpt.c : 0,
+        gamma_floor: typeof gammaOpt === 'object' ? gammaOpt.floor ?? 0 : 0,
+        gamma_t0: typeof gammaOpt === 'object' ? gammaOpt.t0 ?? 1 : 1,
+        inv_n: 1 / n, h0: options.h, h_max: options.h, h_min: options.h,
+      };
+      const uniform = buf('params', 4 * PARAMS_FIELDS.length, GPUBufferUsage.UNIFORM | CD, new Uint8Array(packStruct(PARAMS_FIELDS, params)));
+      const initialState = packStruct(STATE_FIELDS, { step: 0, h: options.h, alpha: 0, gamma: 0 });
+      const stateBuf = buf('state', STATE_SIZE, S | CS | CD, new Uint8Array(initialState));
+      const flagsInit = new Uint32Array([0xffffffff, 0, 0, 0]);
+      const flags = buf('flags', 16, S | CS | CD, flagsInit);
+      const gammaTable = buf('gammaTable', stepsPerSubmit * 4, S | CD);
+
+      const wg = WORKGROUP_SIZE;
+      const [wx, wy] = dispatchFor(n, wg);
+      const rows = wx * wy;
+      const constants = { D: dim, WG: wg };
+
+      // Potential kernel.
+      const potModule = await compileModule(device, `${label}.potential`, src.code, src.spans);
+      const potPipe = await computePipeline(device, `${label}.potential`, potModule, constants);
+      const potBind = bindBuffers(device, `${label}.potential`, potPipe, [positions, grad, energyBuf, paramsBuf, uniform]);
+
+      // Kernel terms.
+      for (const [slot, t] of terms.entries()) {
+        if (t.kind !== 'kernel') continue;
+        kernels.push(await (t as KernelTerm).create({ device, n, dim, positions, grad, energy: energyBuf, slot, label: `${label}.term${slot}` }));
+      }
+      const kernelConstants = terms.map((t, slot) => (t.kind === 'kernel' ? { slot, kernel: kernels[terms.slice(0, slot).filter((u) => u.kind === 'kernel').length]! } : undefined));
+
+      // Reductions: MODE 0 (in the loop) and MODE 1 (diagnostics).
+      const redModule = await compileModule(device, `${label}.reduce`, commonWgsl + reduceWgsl);
+      const redLayout = bindingLayout(device, `${label}.reduce.layout`, ['read', 'read', 'read', 'read', 'storage', 'uniform']);
+      const finLayout = bindingLayout(device, `${label}.reduceFinish.layout`, ['read', 'storage', 'uniform']);
+      const K0 = 5, K1 = 14 + T;
+      const partials = buf('partials', rows * Math.max(K0, K1) * 4, S);
+      const sums0 = buf('sums0', K0 * 4, S | CS);
+      const sums1 = buf('sums1', K1 * 4, S | CS);
+      const rowsBuf = buf('reduceRows', 16, GPUBufferUsage.UNIFORM | CD, new Uint32Array([rows, 0, 0, 0]));
+      const red0 = await computePipeline(device, `${label}.reduce0`, redModule, { ...constants, MODE: 0, K: K0, KSUM: 3, T }, 'main', redLayout);
+      const fin0 = await computePipeline(device, `${label}.reduce0.finish`, redModule, { ...constants, MODE: 0, K: K0, KSUM: 3, T }, 'finish', finLayout);
+      const red1 = await computePipeline(device, `${label}.reduce1`, redModule, { ...constants, MODE: 1, K: K1, KSUM: 12 + T, T }, 'main', redLayout);
+      const fin1 = await computePipeline(device, `${label}.reduce1.finish`, redModule, { ...constants, MODE: 1, K: K1, KSUM: 12 + T, T }, 'finish', finLayout);
+      const redBind = bindBuffers(device, `${label}.reduce`, redLayout, [positions, velocities, grad, energyBuf, partials, uniform]);
+      const fin0Bind = bindBuffers(device, `${label}.reduce0.finish`, finLayout, [partials, sums0, rowsBuf]);
+      const fin1Bind = bindBuffers(device, `${label}.reduce1.finish`, finLayout, [partials, sums1, rowsBuf]);
+
+      // Integrator.
+      const intModule = await compileModule(device, `${label}.integrate`, commonWgsl + integrateWgsl);
+      const intLayout = bindingLayout(device, `${label}.integrate.layout`, ['storage', 'storage', 'read', 'read', 'storage', 'uniform', 'read', 'storage']);
+      const intConst = { ...constants, METHOD: METHOD_CODES[method] };
+      const intPipe = await computePipeline(device, `${label}.integrate`, intModule, intConst, 'main', intLayout);
+      const advPipe = await computePipeline(device, `${label}.advance`, intModule, intConst, 'advance', intLayout);
+      const intBind = bindBuffers(device, `${label}.integrate`, intLayout, [positions, velocities, grad, sums0, stateBuf, uniform, gammaTable, flags]);
+
+      let stepCount = 0; // host mirror of State.step
+
+      const encodeForce = (pass: GPUComputePassEncoder) => {
+        pass.setPipeline(potPipe);
+        pass.setBindGroup(0, potBind);
+        pass.dispatchWorkgroups(wx, wy);
+        for (const k of kernels) k.encode(pass);
+      };
+      const encodeReduce = (pass: GPUComputePassEncoder, mode: 0 | 1) => {
+        pass.setPipeline(mode === 0 ? red0 : red1);
+        pass.setBindGroup(0, redBind);
+        pass.dispatchWorkgroups(wx, wy);
+        pass.setPipeline(mode === 0 ? fin0 : fin1);
+        pass.setBindGroup(0, mode === 0 ? fin0Bind : fin1Bind);
+        pass.dispatchWorkgroups(1);
+      };
+      const encodeOne = (pass: GPUComputePassEncoder) => {
+        encodeForce(pass);
+        if (method === 'steering') encodeReduce(pass, 0);
+        pass.setPipeline(intPipe);
+        pass.setBindGroup(0, intBind);
+        pass.dispatchWorkgroups(wx, wy);
+        pass.setPipeline(advPipe);
+        pass.dispatchWorkgroups(1);
+      };
+      const alive = () => {
+        if (lost) fail(lost);
+        if (destroyed) fail('this flow has been destroyed');
+      };
+      const readState = async () => {
+        const bytes = await readBuffer(device, stateBuf, STATE_SIZE);
+        return unpackStruct(STATE_FIELDS, bytes);
+      };
+      const checkFinite = async () => {
+        const f = new Uint32Array(await readBuffer(device, flags, 16));
+        if (f[0] !== 0xffffffff) {
+          fail(`the flow produced a non-finite position or velocity at step ${f[0]} (method ${method}, h = ${options.h}); ` +
+            'the step is probably too large for this energy. The state is kept for inspection; restore a checkpoint to continue.');
+        }
+      };
+
+      const flow: Flow = {
+        device, n, dim, method,
+        buffers: { positions, velocities, gradient: grad, state: stateBuf },
+        termLabels: labels,
+        async step(count = 1, opts = {}) {
+          alive();
+          if (!Number.isInteger(count) || count < 0) fail(`step count must be a non-negative integer (got ${count})`);
+          await withErrorScopes(device, 'flow.step', async () => {
+            let done = 0;
+            let pending: Promise<void> | undefined;
+            let pendingDone = 0;
+            while (done < count) {
+              const m = Math.min(stepsPerSubmit, count - done);
+              if (typeof gammaOpt === 'function') {
+                const table = new Float32Array(m);
+                for (let k = 0; k < m; k++) {
+                  const gv = gammaOpt(stepCount + k);
+                  if (!Number.isFinite(gv) || gv < 0) fail(`gamma(${stepCount + k}) = ${gv}: damping must be finite and ≥ 0`);
+                  table[k] = gv;
+                }
+                device.queue.writeBuffer(gammaTable, 0, table);
+                device.queue.writeBuffer(uniform, 4 * PARAMS_FIELDS.findIndex(([f]) => f === 'table_base'), new Uint32Array([stepCount]));
+              }
+              const enc = device.createCommandEncoder({ label: `${label}.steps` });
+              const pass = enc.beginComputePass({ label: `${label}.steps` });
+              for (let k = 0; k < m; k++) encodeOne(pass);
+              pass.end();
+              device.queue.submit([enc.finish()]);
+              done += m;
+              stepCount += m;
+              if (pending) {
+                await pending;
+                opts.onProgress?.(pendingDone, count);
+              }
+              pending = device.queue.onSubmittedWorkDone();
+              pendingDone = done;
+            }
+            if (pending) {
+              await pending;
+              opts.onProgress?.(pendingDone, count);
+            }
+          });
+          alive();
+          await checkFinite();
+        },
+        encodeSteps(pass, count = 1) {
+          alive();
+          if (typeof gammaOpt === 'function') fail('encodeSteps does not support a damping function; use a number or a schedule object');
+          for (let k = 0; k < count; k++) encodeOne(pass);
+          stepCount += count;
+        },
+        async stats() {
+          alive();
+          return withErrorScopes(device, 'flow.stats', async () => {
+            const enc = device.createCommandEncoder({ label: `${label}.stats` });
+            const pass = enc.beginComputePass({ label: `${label}.stats` });
+            encodeForce(pass);
+            encodeReduce(pass, 1);
+            pass.end();
+            device.queue.submit([enc.finish()]);
+            const [sumsBytes, st, x0b] = await Promise.all([
+              readBuffer(device, sums1, K1 * 4),
+              readState(),
+              readBuffer(device, positions, dim * 4),
+            ]);
+            const r = Array.from(new Float32Array(sumsBytes), (v) => v);
+            const shift = Array.from(new Float32Array(x0b));
+            const termsOut: Record<string, number> = {};
+            let total = 0;
+            terms.forEach((t, slot) => {
+              const kc = kernelConstants[slot];
+              const c = kc ? kc.kernel.constant() : 0;
+              const v = t.weight * (r[12 + slot]! / n + c);
+              termsOut[labels[slot]!] = v;
+              total += v;
+            });
+            const m = [0, 1, 2].slice(0, dim).map((c) => r[3 + c]! / n);
+            const idx = (a: number, b: number) => { const [p, q] = a <= b ? [a, b] : [b, a]; return 6 + [0, 1, 2, 3, 4, 5][p === 0 ? q : p === 1 ? 2 + q : 5]!; };
+            const cov: number[] = [];
+            for (let a = 0; a < dim; a++) for (let b = 0; b < dim; b++) cov.push(r[idx(a, b)]! / n - m[a]! * m[b]!);
+            return {
+              step: st.step, energy: total, terms: termsOut,
+              kinetic: 0.5 * r[0]! / n, residual: r[1]! / n,
+              mean: m.map((v, c) => v + shift[c]!), covariance: cov,
+              h: st.h, gamma: st.gamma, s: st.s,
+            } satisfies FlowStats;
+          });
+        },
+        async positions() {
+          alive();
+          return new Float32Array(await readBuffer(device, positions, n * dim * 4));
+        },
+        async velocities() {
+          alive();
+          return new Float32Array(await readBuffer(device, velocities, n * dim * 4));
+        },
+        async gradient() {
+          alive();
+          const enc = device.createCommandEncoder({ label: `${label}.gradient` });
+          const pass = enc.beginComputePass();
+          encodeForce(pass);
+          pass.end();
+          device.queue.submit([enc.finish()]);
+          return new Float32Array(await readBuffer(device, grad, n * dim * 4));
+        },
+        async checkpoint() {
+          alive();
+          const [p, v, s] = await Promise.all([
+            readBuffer(device, positions, n * dim * 4),
+            readBuffer(device, velocities, n * dim * 4),
+            readBuffer(device, stateBuf, STATE_SIZE),
+          ]);
+          return { dim, n, method, positions: new Float32Array(p), velocities: new Float32Array(v), state: new Uint8Array(s) };
+        },
+        restore(cp) {
+          alive();
+          if (cp.n !== n || cp.dim !== dim || cp.method !== method) fail(`checkpoint is for n=${cp.n}, dim=${cp.dim}, ${cp.method}; this flow is n=${n}, dim=${dim}, ${method}`);
+          if (cp.positions.length !== n * dim || cp.velocities.length !== n * dim || cp.state.byteLength !== STATE_SIZE) fail('checkpoint arrays have the wrong sizes');
+          writeView(device, positions, 0, cp.positions);
+          writeView(device, velocities, 0, cp.velocities);
+          writeView(device, stateBuf, 0, cp.state);
+          device.queue.writeBuffer(flags, 0, flagsInit);
+          stepCount = new DataView(cp.state.buffer, cp.state.byteOffset).getUint32(0, true);
+        },
+        destroy: destroyAll,
+      };
+      return flow;
+    });
+  } catch (e) {
+    destroyAll();
+    throw e;
+  }
+}
+
+/** Float64 value of a potential term at every particle, averaged: (1/N) Σ U(x_i) · weight. */
+export function potentialReference(term: PotentialTerm, x: Float64Array, n: number, dim: number): { value: number; grad: Float64Array } {
+  let value = 0;
+  const grad = new Float64Array(n * dim);
+  for (let i = 0; i < n; i++) {
+    const xi = x.subarray(i * dim, (i + 1) * dim);
+    value += term.value(xi);
+    const g = term.gradient(xi);
+    for (let c = 0; c < dim; c++) grad[i * dim + c] = term.weight * g[c]!;
+  }
+  return { value: (term.weight * value) / n, grad };
+}
