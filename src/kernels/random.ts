@@ -67,7 +67,7 @@ export interface RandomFillOptions {
   offset?: number;
   /**
    * Output buffer (STORAGE, at least count*components*4 bytes), not destroyed by the fill.
-   * Default: one created (STORAGE | COPY_SRC) and owned by the fill.
+   * Default: one created (STORAGE | COPY_SRC | COPY_DST) and owned by the fill.
    */
   output?: GPUBuffer;
   /** Label prefix. Default 'RandomFill'. */
@@ -122,7 +122,7 @@ export async function createRandomFill(device: GPUDevice, options: RandomFillOpt
     C: components,
   });
   const ownsOutput = !options.output;
-  const output = options.output ?? createBuffer(device, `${label}.output`, bytes, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC);
+  const output = options.output ?? createBuffer(device, `${label}.output`, bytes, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST);
   const params = new Uint32Array(8);
   params[0] = count;
   const key = seedWords(options.seed ?? 0);
