@@ -149,8 +149,9 @@ export function pixelWeights(
     if (weighting === 'alpha') {
       w = a;
     } else {
-      const lum = (0.2126 * rgba[o] + 0.7152 * rgba[o + 1] + 0.0722 * rgba[o + 2]) / 255;
-      w = Math.max(0, 1 - lum) * a;
+      // Integer luma (weights sum to 10000) so that pure white is exactly weight 0.
+      const lum = 2126 * rgba[o] + 7152 * rgba[o + 1] + 722 * rgba[o + 2];
+      w = ((2_550_000 - lum) / 2_550_000) * a;
     }
     if (w < threshold || w <= 0) w = 0;
     else if (gamma !== 1) w = Math.pow(w, gamma);
