@@ -205,7 +205,7 @@ export function samplesFromPixels(
   width: number,
   height: number,
   options: SampleOptions,
-): Float32Array {
+): Float32Array<ArrayBuffer> {
   const count = options?.count;
   if (typeof count !== 'number' || !Number.isInteger(count) || count <= 0) {
     throw new Error(`samplesFromPixels: count must be a positive integer (got ${String(count)})`);
@@ -280,7 +280,7 @@ function getCreateImageBitmap(fn: string): typeof createImageBitmap {
  * const bitmap = await createImageBitmap(blob);
  * const targets = samplesFromImageBitmap(bitmap, { count: 20000, seed: 1 });
  */
-export function samplesFromImageBitmap(bitmap: ImageBitmap, options: BrowserSampleOptions): Float32Array {
+export function samplesFromImageBitmap(bitmap: ImageBitmap, options: BrowserSampleOptions): Float32Array<ArrayBuffer> {
   const { data, width, height } = rasterise(bitmap, bitmap.width, bitmap.height, options.maxSide, 'samplesFromImageBitmap');
   return samplesFromPixels(data, width, height, options);
 }
@@ -296,7 +296,7 @@ export function samplesFromImageBitmap(bitmap: ImageBitmap, options: BrowserSamp
 export async function samplesFromImageElement(
   img: HTMLImageElement,
   options: BrowserSampleOptions,
-): Promise<Float32Array> {
+): Promise<Float32Array<ArrayBuffer>> {
   if (!img.complete || img.naturalWidth === 0) await img.decode();
   const bitmap = await getCreateImageBitmap('samplesFromImageElement')(img);
   try {
@@ -314,7 +314,7 @@ export async function samplesFromImageElement(
  * const blob = await (await fetch('emblem.png')).blob();
  * const targets = await samplesFromFile(blob, { count: 20000, box: [-2, 2, -2, 2] });
  */
-export async function samplesFromFile(file: Blob, options: BrowserSampleOptions): Promise<Float32Array> {
+export async function samplesFromFile(file: Blob, options: BrowserSampleOptions): Promise<Float32Array<ArrayBuffer>> {
   if (file.size === 0) throw new Error('samplesFromFile: the file is empty');
   let bitmap: ImageBitmap;
   try {

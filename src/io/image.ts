@@ -98,7 +98,7 @@ export async function loadImage(path: string): Promise<RgbaImage> {
  * @example
  * const targets = await samplesFromImageFile('assets/emblem.png', { count: 20000, seed: 1 });
  */
-export async function samplesFromImageFile(path: string, options: SampleOptions): Promise<Float32Array> {
+export async function samplesFromImageFile(path: string, options: SampleOptions): Promise<Float32Array<ArrayBuffer>> {
   const { width, height, data } = await loadImage(path);
   return samplesFromPixels(data, width, height, options);
 }

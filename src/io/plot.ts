@@ -36,7 +36,12 @@ export interface LineChartOptions {
   height?: number;
 }
 
-/** Tableau 10: distinguishable, colour-blind friendly enough for a few lines. */
+/**
+ * Default line colours (Tableau 10), used in order by {@link lineChartSvg}.
+ *
+ * @example
+ * lineChartSvg({ series: [{ name: 'a', x: [0, 1], y: [1, 2], color: PALETTE[3] }] });
+ */
 export const PALETTE = [
   '#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f',
   '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac',
