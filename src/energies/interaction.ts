@@ -11,7 +11,7 @@
 import { commonWgsl, interactionWgsl } from '../shaders.gen.js';
 import { WORKGROUP_SIZE, bindBuffers, compileModule, computePipeline, createBuffer, dispatchFor, type SourceSpan } from '../gpu.js';
 import { packStruct, type Scalar } from '../layout.js';
-import { gaussianKernel64, interactionReference, powerKernel64, type PairKernel64 } from '../reference/interaction.js';
+import { POWER_KERNEL_EPS, gaussianKernel64, interactionReference, powerKernel64, type PairKernel64 } from '../reference/interaction.js';
 import type { KernelTerm, TermContext, TermKernel, TermOptions } from './types.js';
 
 /**
@@ -89,8 +89,7 @@ export const IA_PARAMS_FIELDS: readonly (readonly [string, Scalar])[] = [
   ...Array.from({ length: 16 }, (_, j) => [`kp${j}`, 'f32'] as const),
 ];
 
-/** Default regularisation radius of the power kernel. */
-export const POWER_KERNEL_EPS = 1e-6;
+export { POWER_KERNEL_EPS };
 
 const MAX_PARAMS = 16;
 

@@ -7,6 +7,15 @@
  */
 
 /**
+ * Default regularisation radius eps of the power kernel (see `PowerKernel` in
+ * src/energies/interaction.ts): pairs closer than eps see a quadratic continuation of W.
+ *
+ * @example
+ * const W = powerKernel64(2, 0, Math.fround(POWER_KERNEL_EPS ** 2));
+ */
+export const POWER_KERNEL_EPS = 1e-6;
+
+/**
  * A pair kernel in float64: returns W(z) and writes ∇W(z) into out[0..2]. z always has three
  * components (zeros beyond the dimension), as in the WGSL. W must be even (∇W odd).
  */
