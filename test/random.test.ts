@@ -15,7 +15,7 @@ import {
 
 const hex = (w: readonly number[]) => w.map((x) => (x >>> 0).toString(16).padStart(8, '0')).join(' ');
 
-/** Standard normal CDF through erfc (W. J. Cody's rational fits via the Numerical Recipes erfc, |err| < 1.2e-7). */
+/** Standard normal CDF through Numerical Recipes' Chebyshev fit of erfc (fractional error < 1.2e-7). */
 function normalCdf(x: number): number {
   const z = Math.abs(x) / Math.SQRT2;
   const t = 1 / (1 + 0.5 * z);

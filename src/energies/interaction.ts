@@ -23,11 +23,16 @@ import type { KernelTerm, TermContext, TermKernel, TermOptions } from './types.j
  * the quadratic `W(eps) + c (|z|² − eps²)/2`, `c = eps^(a−2) − eps^(b−2)`, which has W's value
  * and slope at eps. So W stays C¹ (finite differences of the value still match the gradient),
  * a duplicate pair (z = 0) contributes the finite `W_eps(0) = W(eps) − c eps²/2` to the
- * energy and nothing to the gradient, and no NaN or Inf appears for b ≤ 1. Pairs farther than
- * eps are exact. eps is rounded to f32 (as eps²) on both GPU and CPU.
+ * energy and nothing to the gradient, and no NaN or Inf appears however close particles get
+ * (creation refuses an eps so small that eps^(b−2) would overflow f32). Pairs farther than eps
+ * are exact. eps is rounded to f32 (as eps²) on both GPU and CPU. For b ≤ −d the continuum
+ * energy is infinite; the particle sum is still defined.
  *
  * With a = 2 and b = 2 − d the steady state is the uniform ball of radius 1 (see
  * src/reference/aggregation.ts); a = 4, b = 2 is the classic smooth attraction–repulsion pair.
+ *
+ * @example
+ * const k: PowerKernel = { type: 'power', a: 2, b: 0 }; // |z|²/2 − log|z|
  */
 export interface PowerKernel {
   type: 'power';
@@ -43,6 +48,9 @@ export interface PowerKernel {
  * Gaussian kernel `W(z) = amplitude · exp(−|z|²/(2σ²))`, `∇W = −(amplitude/σ²) exp(−|z|²/(2σ²)) z`.
  * amplitude > 0 repels, amplitude < 0 attracts. For a normalised Gaussian density in d
  * dimensions use `amplitude = ±(2πσ²)^(−d/2)`.
+ *
+ * @example
+ * const k: GaussianKernel = { type: 'gaussian', sigma: 0.3, amplitude: -1 }; // attractive
  */
 export interface GaussianKernel {
   type: 'gaussian';
@@ -58,6 +66,10 @@ export interface GaussianKernel {
  * uniform, so they could change without recompiling). Names beginning with `ia_` and the
  * entry point `main` are reserved. A WGSL error throws an Error quoting the message and its
  * line inside `code`.
+ *
+ * @example
+ * const k: WgslKernel = { type: 'wgsl', code: `fn W(z: vec3f) -> f32 { return 0.5 * dot(z, z); }
+ *   fn gradW(z: vec3f) -> vec3f { return z; }`, reference: { W: (z) => 0.5 * (z[0]! ** 2 + z[1]! ** 2 + z[2]! ** 2), gradW: (z) => z } };
  */
 export interface WgslKernel {
   type: 'wgsl';
@@ -68,10 +80,20 @@ export interface WgslKernel {
   reference?: { W(z: Float64Array): number; gradW(z: Float64Array): ArrayLike<number> };
 }
 
-/** A pair kernel W of {@link interaction}. */
+/**
+ * A pair kernel W of {@link interaction}.
+ *
+ * @example
+ * const kernels: InteractionKernel[] = [{ type: 'power', a: 4, b: 2 }, { type: 'gaussian', sigma: 1 }];
+ */
 export type InteractionKernel = PowerKernel | GaussianKernel | WgslKernel;
 
-/** Options of {@link interaction}. */
+/**
+ * Options of {@link interaction}.
+ *
+ * @example
+ * const o: InteractionOptions = { kernel: { type: 'power', a: 2, b: 1 }, weight: 0.5, label: 'aggregation' };
+ */
 export interface InteractionOptions extends TermOptions {
   kernel: InteractionKernel;
 }

@@ -8,7 +8,12 @@ import { commonWgsl, randomWgsl } from '../shaders.gen.js';
 import { WORKGROUP_SIZE, bindBuffers, compileModule, computePipeline, createBuffer, dispatchFor } from '../gpu.js';
 import { seedWords, type Seed } from '../reference/random.js';
 
-/** What each item writes: N(0,1) f32, uniform (0,1) f32, or the raw u32 Philox words. */
+/**
+ * What each item writes: N(0,1) f32, uniform (0,1) f32, or the raw u32 Philox words.
+ *
+ * @example
+ * const kind: RandomKind = 'bits'; // for bit-exact checks against philox4x32()
+ */
 export type RandomKind = 'normal' | 'uniform' | 'bits';
 
 const KIND_CODE: Record<RandomKind, number> = { normal: 0, uniform: 1, bits: 2 };
@@ -51,7 +56,12 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
 }
 `;
 
-/** Options of {@link createRandomFill}. */
+/**
+ * Options of {@link createRandomFill}.
+ *
+ * @example
+ * const opts: RandomFillOptions = { count: n, components: 3, seed: 7, counter: [step, 0, 0] };
+ */
 export interface RandomFillOptions {
   /** Number of items (one Philox block each). */
   count: number;
@@ -74,7 +84,15 @@ export interface RandomFillOptions {
   label?: string;
 }
 
-/** A GPU random fill; see {@link createRandomFill}. */
+/**
+ * A GPU random fill; see {@link createRandomFill}.
+ *
+ * @example
+ * const fill: RandomFill = await createRandomFill(device, { count: 1024 });
+ * fill.run();
+ * const z = new Float32Array(await readBuffer(device, fill.output, 1024 * 16));
+ * fill.destroy();
+ */
 export interface RandomFill {
   /** The buffer written: count*components values (f32, or u32 for 'bits'). */
   readonly output: GPUBuffer;
@@ -89,7 +107,7 @@ export interface RandomFill {
   setCounter(counter: readonly [number, number, number], offset?: number): void;
   /** Sets the key for later fills (queue write). */
   setSeed(seed: Seed): void;
-  /** Frees the pipeline's buffers it created. Idempotent. */
+  /** Frees the buffers it created (its parameters, and the output unless one was handed in). Idempotent. */
   destroy(): void;
 }
 

@@ -15,7 +15,12 @@
  */
 import { POWER_KERNEL_EPS, interactionReference, powerKernel64 } from './interaction.js';
 
-/** Options of {@link aggregationFlow}. */
+/**
+ * Options of {@link aggregationFlow}.
+ *
+ * @example
+ * const o: AggregationFlowOptions = { dim: 3, h: 0.05, steps: 400 }; // a = 2, b = −1: unit ball
+ */
 export interface AggregationFlowOptions {
   /** 1, 2 or 3. */
   dim: number;
@@ -33,7 +38,12 @@ export interface AggregationFlowOptions {
   onStep?: (step: number, x: Float64Array, energy: number, residual: number) => void;
 }
 
-/** Result of {@link aggregationFlow}. */
+/**
+ * Result of {@link aggregationFlow}.
+ *
+ * @example
+ * const { x, energy, residual }: AggregationFlowResult = aggregationFlow(x0, n, { dim: 2, h: 0.05, steps: 400 });
+ */
 export interface AggregationFlowResult {
   /** Final positions, N·dim. */
   x: Float64Array;

@@ -18,6 +18,9 @@ export const POWER_KERNEL_EPS = 1e-6;
 /**
  * A pair kernel in float64: returns W(z) and writes ∇W(z) into out[0..2]. z always has three
  * components (zeros beyond the dimension), as in the WGSL. W must be even (∇W odd).
+ *
+ * @example
+ * const harmonic: PairKernel64 = (z0, z1, z2, out) => { out[0] = z0; out[1] = z1; out[2] = z2; return 0.5 * (z0 * z0 + z1 * z1 + z2 * z2); };
  */
 export type PairKernel64 = (z0: number, z1: number, z2: number, out: Float64Array) => number;
 
@@ -68,7 +71,12 @@ export function gaussianKernel64(sigma: number, amplitude: number): PairKernel64
   };
 }
 
-/** Result of {@link interactionReference}. */
+/**
+ * Result of {@link interactionReference}.
+ *
+ * @example
+ * const { value, grad, density }: InteractionReference = interactionReference(x, n, dim, W);
+ */
 export interface InteractionReference {
   /** weight · F. */
   value: number;

@@ -4,15 +4,48 @@
  * Box–Muller normals in float64 (the GPU's differ only by its log/sin/cos rounding).
  */
 
-/** Four u32 words (a Philox counter or output block). */
+/**
+ * Four u32 words (a Philox counter or output block).
+ *
+ * @example
+ * const ctr: Words4 = [particle, step, 0, 0];
+ */
 export type Words4 = readonly [number, number, number, number];
-/** Two u32 words (a Philox key). */
+/**
+ * Two u32 words (a Philox key).
+ *
+ * @example
+ * const key: Words2 = seedWords(42);
+ */
 export type Words2 = readonly [number, number];
 
-/** Philox 4x32 round multipliers and Weyl key increments (Random123's constants). */
+/**
+ * Philox 4x32 round multiplier of counter word 0 (Random123's PHILOX_M4x32_0).
+ *
+ * @example
+ * mulhi32(PHILOX_M0, ctr[0]);
+ */
 export const PHILOX_M0 = 0xd2511f53;
+/**
+ * Philox 4x32 round multiplier of counter word 2 (Random123's PHILOX_M4x32_1).
+ *
+ * @example
+ * mulhi32(PHILOX_M1, ctr[2]);
+ */
 export const PHILOX_M1 = 0xcd9e8d57;
+/**
+ * Weyl increment of key word 0 between rounds (golden ratio, Random123's PHILOX_W32_0).
+ *
+ * @example
+ * k0 = (k0 + PHILOX_W0) >>> 0;
+ */
 export const PHILOX_W0 = 0x9e3779b9;
+/**
+ * Weyl increment of key word 1 between rounds (sqrt(3) − 1, Random123's PHILOX_W32_1).
+ *
+ * @example
+ * k1 = (k1 + PHILOX_W1) >>> 0;
+ */
 export const PHILOX_W1 = 0xbb67ae85;
 
 /**
@@ -114,7 +147,12 @@ export function normal4(ctr: Words4, key: Words2): [number, number, number, numb
   return [r0 * Math.cos(t0), r0 * Math.sin(t0), r1 * Math.cos(t1), r1 * Math.sin(t1)];
 }
 
-/** A seed: a non-negative integer below 2^53, a bigint below 2^64, or the two key words [lo, hi]. */
+/**
+ * A seed: a non-negative integer below 2^53, a bigint below 2^64, or the two key words [lo, hi].
+ *
+ * @example
+ * const seeds: Seed[] = [42, 0xdead_beef_cafen, [1, 2]];
+ */
 export type Seed = number | bigint | readonly [number, number];
 
 /**
