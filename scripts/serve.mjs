@@ -12,13 +12,18 @@ import { dirname, extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 /**
- * Flags that give headless Chromium (Debian's chromium 156, no GPU) a WebGPU adapter: it
- * falls back to SwiftShader by itself once WebGPU is enabled; no --use-angle or
- * --use-webgpu-adapter flag is needed. Pass a fresh --user-data-dir as well.
+ * Flags that give headless Chromium (Debian's chromium 156, no GPU, no display) a working
+ * WebGPU: an adapter (SwiftShader) for compute, and a WebGPU <canvas> that is composited, so
+ * screenshots show what was drawn. The first eight alone give a compute adapter, but a
+ * configured canvas then loses the device ("A valid external Instance reference no longer
+ * exists") because the compositor (ANGLE on GL) cannot share the swap-chain image; the last
+ * three put Chromium's compositor and Dawn both on Vulkan-SwiftShader, which fixes it.
+ * Pass a fresh --user-data-dir as well.
  */
 export const CHROMIUM_WEBGPU_ARGS = [
   '--headless', '--no-sandbox', '--enable-unsafe-webgpu', '--disable-background-networking',
   '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic',
+  '--enable-features=Vulkan', '--use-vulkan=swiftshader', '--use-angle=swiftshader',
 ];
 
 /** Where Chromium is looked for: $WGFLOW_CHROMIUM, else Debian's /usr/bin/chromium. */
