@@ -2,7 +2,8 @@
 // Stage 1 (main): each workgroup reduces K per-particle columns into partials[wg * K + k].
 // Stage 2 (finish): one workgroup reduces the partials into sums[k].
 // Columns k < KSUM are summed, columns k >= KSUM take the maximum.
-// MODE 0 (in the step loop): |v|^2, |g|^2, g.v  | max |v|^2, max |g|^2
+// MODE 0 (in the step loop): |v|^2, |g|^2, g.v, sum_t w_t e_t  | max |v|^2, max |g|^2
+//   (columns 0, 1, 2, 5 summed, 3 and 4 maxima: KSUM = 3 and column 5 is handled as a sum)
 // MODE 1 (diagnostics):      |v|^2, |g|^2, g.v, (x - c)_0..2, (x - c)(x - c)^T (6), e_t (T) | max |v|^2, max |g|^2
 // The shift c = x_0 (first particle) keeps the covariance free of cancellation.
 
@@ -17,6 +18,7 @@ override T: u32 = 0u;        // number of energy slots (MODE 1)
 @group(0) @binding(3) var<storage, read> E: array<f32>;
 @group(0) @binding(4) var<storage, read_write> partials: array<f32>;
 @group(0) @binding(5) var<uniform> prm: Params;
+@group(0) @binding(6) var<storage, read> W: array<f32>;   // term weights (MODE 0, column 5)
 
 var<workgroup> sh: array<f32, 256>;
 
@@ -41,6 +43,9 @@ fn columns(i: u32) -> array<f32, KMAX> {
   if (MODE == 0u) {
     out[3] = out[0];
     out[4] = out[1];
+    var e = 0.0;
+    for (var t = 0u; t < T; t++) { e += W[t] * E[t * prm.n + i]; }
+    out[5] = e;
     return out;
   }
   let z = load(0u, i) - load(0u, 0u);
@@ -54,7 +59,7 @@ fn columns(i: u32) -> array<f32, KMAX> {
 }
 
 fn combine(k: u32, a: f32, b: f32) -> f32 {
-  if (k < KSUM) { return a + b; }
+  if (k < KSUM || (MODE == 0u && k == 5u)) { return a + b; }
   return max(a, b);
 }
 

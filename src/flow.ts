@@ -3,7 +3,8 @@
  * diagnostics back on demand. Data flows one way: spec → device resources → step loop on
  * the GPU → on-demand readback.
  */
-import { commonWgsl, integrateWgsl, potentialWgsl, reduceWgsl } from './shaders.gen.js';
+import { commonWgsl, integrateWgsl, potentialWgsl, randomWgsl, reduceWgsl } from './shaders.gen.js';
+import { seedWords, type Seed } from './reference/random.js';
 import {
   bindBuffers, bindingLayout, compileModule, computePipeline, createBuffer, dispatchFor,
   maxBindingBytes, readBuffer, withErrorScopes, writeView, WORKGROUP_SIZE, type SourceSpan,
@@ -13,7 +14,25 @@ import type { EnergyTerm, KernelTerm, PotentialTerm, TermKernel } from './energi
 import { generatePositions, type InitSpec } from './init.js';
 
 /** The flows of MATH.md implemented by the integrator. */
-export type Method = 'gradient' | 'accelerated' | 'steering';
+export type Method = 'gradient' | 'accelerated' | 'steering' | 'langevin' | 'fire';
+
+/** FIRE 2.0 constants (Bitzek et al. 2006; Guénolé et al. 2020). */
+export interface FireOptions {
+  /** Steps with P > 0 before the step may grow (N_delay / N_min). Default 5. */
+  nDelay?: number;
+  /** Step growth. Default 1.1. */
+  fInc?: number;
+  /** Step shrink. Default 0.5. */
+  fDec?: number;
+  /** Mixing coefficient after a reset. Default 0.1. */
+  alphaStart?: number;
+  /** Mixing decay. Default 0.99. */
+  fAlpha?: number;
+  /** Largest step. Default 10 h. */
+  hMax?: number;
+  /** Smallest step. Default 0.02 h. */
+  hMin?: number;
+}
 
 /** A damping schedule evaluated on the GPU: `γ(t) = max(floor, c / (t + t0))` at step t. */
 export interface InverseDamping {
@@ -44,6 +63,20 @@ export interface FlowOptions {
   h: number;
   /** Damping γ ≥ 0 of the accelerated and steering flows. Default 0.5. */
   gamma?: Damping;
+  /** Langevin temperature 1/β: `x ← x − h ∇U + sqrt(2h/β) ξ`. Default 1. */
+  temperature?: number;
+  /** Seed of the Langevin noise (Philox 4x32-10 key). Same seed, same trajectory on the same adapter. Default 1. */
+  seed?: Seed;
+  /** FIRE constants (method 'fire'). */
+  fire?: FireOptions;
+  /** Largest displacement of one particle in one FIRE step (0 or absent: no cap). */
+  maxDisplacement?: number;
+  /**
+   * Adaptive restart for 'accelerated' and 'steering': zero the velocities before a step
+   * whenever the energy rose since the previous step (O'Donoghue and Candès, function scheme).
+   * Default false.
+   */
+  restart?: boolean;
   /** Steps encoded per command buffer. Default 64. */
   stepsPerSubmit?: number;
   /** Prefix of GPU object labels. Default 'wgflow.flow'. */
@@ -72,6 +105,12 @@ export interface FlowStats {
   gamma: number;
   /** Steering ratio s of the last step (steering flow). */
   s: number;
+  /** FIRE mixing coefficient α. */
+  alpha: number;
+  /** FIRE power P = Σ f·v of the last step. */
+  power: number;
+  /** Velocity resets so far (FIRE, adaptive restart). */
+  restarts: number;
 }
 
 /** Options of {@link Flow.step}. */
@@ -117,6 +156,8 @@ export interface Flow {
   checkpoint(): Promise<FlowCheckpoint>;
   /** Restores a snapshot of a flow with the same n, dim and method; later steps repeat bit for bit. */
   restore(cp: FlowCheckpoint): void;
+  /** Changes the weight of a term (by label or index) for later steps, e.g. a temperature. */
+  setWeight(term: string | number, weight: number): void;
   /** Frees every GPU resource the flow created (never the device). Idempotent. */
   destroy(): void;
 }
@@ -145,7 +186,15 @@ function validate(device: GPUDevice, o: FlowOptions): { x: Float32Array; n: numb
     for (let k = 0; k < o.velocities.length; k++) if (!Number.isFinite(o.velocities[k]!)) fail(`velocities[${k}] is not finite`);
   }
   const method = o.method ?? 'gradient';
-  if (!['gradient', 'accelerated', 'steering'].includes(method)) fail(`unknown method '${method}' (use 'gradient', 'accelerated' or 'steering')`);
+  if (!['gradient', 'accelerated', 'steering', 'langevin', 'fire'].includes(method)) fail(`unknown method '${method}' (use 'gradient', 'accelerated', 'steering', 'langevin' or 'fire')`);
+  if (o.temperature !== undefined && !(Number.isFinite(o.temperature) && o.temperature >= 0)) fail(`temperature must be finite and ≥ 0 (got ${o.temperature})`);
+  if (o.maxDisplacement !== undefined && !(Number.isFinite(o.maxDisplacement) && o.maxDisplacement >= 0)) fail(`maxDisplacement must be finite and ≥ 0 (got ${o.maxDisplacement})`);
+  const fo = o.fire ?? {};
+  for (const [k, v] of Object.entries(fo)) if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) fail(`fire.${k} must be a finite number ≥ 0 (got ${v})`);
+  if (fo.fInc !== undefined && fo.fInc < 1) fail('fire.fInc must be ≥ 1');
+  if (fo.fDec !== undefined && !(fo.fDec > 0 && fo.fDec <= 1)) fail('fire.fDec must be in (0, 1]');
+  if (fo.alphaStart !== undefined && fo.alphaStart > 1) fail('fire.alphaStart must be in [0, 1]');
+  if (fo.nDelay !== undefined && !Number.isInteger(fo.nDelay)) fail('fire.nDelay must be an integer');
   if (typeof o.h !== 'number' || !Number.isFinite(o.h) || o.h <= 0) fail(`h must be a finite number > 0 (got ${o.h})`);
   const g = o.gamma ?? DEFAULT_GAMMA;
   if (typeof g === 'number') {
@@ -276,16 +325,25 @@ export async function createFlow(device: GPUDevice, options: FlowOptions): Promi
       const src = potentialSource(pots);
       const paramsBuf = buf('termParams', src.params.length * 4, S | CD, new Float32Array(src.params));
 
+      const seed = seedWords(options.seed ?? 1);
       const gammaMode = typeof gammaOpt === 'function' ? 1 : typeof gammaOpt === 'object' ? 2 : 0;
       const params: Partial<Record<ParamsName, number>> = {
         n, method: METHOD_CODES[method], gamma_mode: gammaMode, table_base: 0,
         gamma: typeof gammaOpt === 'number' ? gammaOpt : typeof gammaOpt === 'object' ? gammaOpt.c : 0,
         gamma_floor: typeof gammaOpt === 'object' ? gammaOpt.floor ?? 0 : 0,
         gamma_t0: typeof gammaOpt === 'object' ? gammaOpt.t0 ?? 1 : 1,
-        inv_n: 1 / n, h0: options.h, h_max: options.h, h_min: options.h,
+        inv_n: 1 / n, h0: options.h,
+        h_max: options.fire?.hMax ?? 10 * options.h, h_min: options.fire?.hMin ?? 0.02 * options.h,
+        temperature: options.temperature ?? 1,
+        f_inc: options.fire?.fInc ?? 1.1, f_dec: options.fire?.fDec ?? 0.5,
+        alpha_start: options.fire?.alphaStart ?? 0.1, f_alpha: options.fire?.fAlpha ?? 0.99,
+        n_delay: options.fire?.nDelay ?? 5,
+        seed_lo: seed[0], seed_hi: seed[1],
+        flags: options.restart ? 1 : 0,
+        max_disp: options.maxDisplacement ?? 0,
       };
       const uniform = buf('params', 4 * PARAMS_FIELDS.length, GPUBufferUsage.UNIFORM | CD, new Uint8Array(packStruct(PARAMS_FIELDS, params)));
-      const initialState = packStruct(STATE_FIELDS, { step: 0, h: options.h, alpha: 0, gamma: 0 });
+      const initialState = packStruct(STATE_FIELDS, { step: 0, h: options.h, alpha: params.alpha_start, gamma: 0, last_energy: 3.4e38 });
       const stateBuf = buf('state', STATE_SIZE, S | CS | CD, new Uint8Array(initialState));
       const flagsInit = new Uint32Array([0xffffffff, 0, 0, 0]);
       const flags = buf('flags', 16, S | CS | CD, flagsInit);
@@ -298,8 +356,9 @@ export async function createFlow(device: GPUDevice, options: FlowOptions): Promi
 
       // Potential kernel.
       const potModule = await compileModule(device, `${label}.potential`, src.code, src.spans);
-      const potPipe = await computePipeline(device, `${label}.potential`, potModule, constants);
-      const potBind = bindBuffers(device, `${label}.potential`, potPipe, [positions, grad, energyBuf, paramsBuf, uniform]);
+      const potLayout = bindingLayout(device, `${label}.potential.layout`, ['read', 'storage', 'storage', 'read', 'uniform']);
+      const potPipe = await computePipeline(device, `${label}.potential`, potModule, constants, 'main', potLayout);
+      const potBind = bindBuffers(device, `${label}.potential`, potLayout, [positions, grad, energyBuf, paramsBuf, uniform]);
 
       // Kernel terms.
       for (const [slot, t] of terms.entries()) {
@@ -310,30 +369,42 @@ export async function createFlow(device: GPUDevice, options: FlowOptions): Promi
 
       // Reductions: MODE 0 (in the loop) and MODE 1 (diagnostics).
       const redModule = await compileModule(device, `${label}.reduce`, commonWgsl + reduceWgsl);
-      const redLayout = bindingLayout(device, `${label}.reduce.layout`, ['read', 'read', 'read', 'read', 'storage', 'uniform']);
+      const redLayout = bindingLayout(device, `${label}.reduce.layout`, ['read', 'read', 'read', 'read', 'storage', 'uniform', 'read']);
       const finLayout = bindingLayout(device, `${label}.reduceFinish.layout`, ['read', 'storage', 'uniform']);
-      const K0 = 5, K1 = 14 + T;
+      const K0 = 6, K1 = 14 + T;
+      const weightsBuf = buf('weights', Math.max(1, T) * 4, S | CD, new Float32Array(terms.length ? terms.map((t) => t.weight) : [0]));
       const partials = buf('partials', rows * Math.max(K0, K1) * 4, S);
       const sums0 = buf('sums0', K0 * 4, S | CS);
+      const sums0b = buf('sums0b', K0 * 4, S | CS);
       const sums1 = buf('sums1', K1 * 4, S | CS);
       const rowsBuf = buf('reduceRows', 16, GPUBufferUsage.UNIFORM | CD, new Uint32Array([rows, 0, 0, 0]));
       const red0 = await computePipeline(device, `${label}.reduce0`, redModule, { ...constants, MODE: 0, K: K0, KSUM: 3, T }, 'main', redLayout);
       const fin0 = await computePipeline(device, `${label}.reduce0.finish`, redModule, { ...constants, MODE: 0, K: K0, KSUM: 3, T }, 'finish', finLayout);
       const red1 = await computePipeline(device, `${label}.reduce1`, redModule, { ...constants, MODE: 1, K: K1, KSUM: 12 + T, T }, 'main', redLayout);
       const fin1 = await computePipeline(device, `${label}.reduce1.finish`, redModule, { ...constants, MODE: 1, K: K1, KSUM: 12 + T, T }, 'finish', finLayout);
-      const redBind = bindBuffers(device, `${label}.reduce`, redLayout, [positions, velocities, grad, energyBuf, partials, uniform]);
+      const redBind = bindBuffers(device, `${label}.reduce`, redLayout, [positions, velocities, grad, energyBuf, partials, uniform, weightsBuf]);
       const fin0Bind = bindBuffers(device, `${label}.reduce0.finish`, finLayout, [partials, sums0, rowsBuf]);
+      const fin0bBind = bindBuffers(device, `${label}.reduce0b.finish`, finLayout, [partials, sums0b, rowsBuf]);
       const fin1Bind = bindBuffers(device, `${label}.reduce1.finish`, finLayout, [partials, sums1, rowsBuf]);
 
       // Integrator.
-      const intModule = await compileModule(device, `${label}.integrate`, commonWgsl + integrateWgsl);
-      const intLayout = bindingLayout(device, `${label}.integrate.layout`, ['storage', 'storage', 'read', 'read', 'storage', 'uniform', 'read', 'storage']);
+      const intModule = await compileModule(device, `${label}.integrate`, commonWgsl + randomWgsl + integrateWgsl);
+      const intLayout = bindingLayout(device, `${label}.integrate.layout`, ['storage', 'storage', 'read', 'read', 'storage', 'uniform', 'read', 'storage', 'read']);
       const intConst = { ...constants, METHOD: METHOD_CODES[method] };
       const intPipe = await computePipeline(device, `${label}.integrate`, intModule, intConst, 'main', intLayout);
       const advPipe = await computePipeline(device, `${label}.advance`, intModule, intConst, 'advance', intLayout);
-      const intBind = bindBuffers(device, `${label}.integrate`, intLayout, [positions, velocities, grad, sums0, stateBuf, uniform, gammaTable, flags]);
+      const fire = method === 'fire'
+        ? {
+            decide: await computePipeline(device, `${label}.fireDecide`, intModule, intConst, 'fire_decide', intLayout),
+            kick: await computePipeline(device, `${label}.fireKick`, intModule, intConst, 'fire_kick', intLayout),
+            move: await computePipeline(device, `${label}.fireMove`, intModule, intConst, 'fire_move', intLayout),
+          }
+        : undefined;
+      const intBind = bindBuffers(device, `${label}.integrate`, intLayout, [positions, velocities, grad, sums0, stateBuf, uniform, gammaTable, flags, sums0b]);
+      const needsReduce = method === 'steering' || method === 'fire' || (options.restart === true && method === 'accelerated');
 
       let stepCount = 0; // host mirror of State.step
+      const weights = terms.map((t) => t.weight);
 
       const encodeForce = (pass: GPUComputePassEncoder) => {
         pass.setPipeline(potPipe);
@@ -341,20 +412,32 @@ export async function createFlow(device: GPUDevice, options: FlowOptions): Promi
         pass.dispatchWorkgroups(wx, wy);
         for (const k of kernels) k.encode(pass);
       };
-      const encodeReduce = (pass: GPUComputePassEncoder, mode: 0 | 1) => {
+      const encodeReduce = (pass: GPUComputePassEncoder, mode: 0 | 1, second = false) => {
         pass.setPipeline(mode === 0 ? red0 : red1);
         pass.setBindGroup(0, redBind);
         pass.dispatchWorkgroups(wx, wy);
         pass.setPipeline(mode === 0 ? fin0 : fin1);
-        pass.setBindGroup(0, mode === 0 ? fin0Bind : fin1Bind);
+        pass.setBindGroup(0, mode === 0 ? (second ? fin0bBind : fin0Bind) : fin1Bind);
         pass.dispatchWorkgroups(1);
       };
       const encodeOne = (pass: GPUComputePassEncoder) => {
         encodeForce(pass);
-        if (method === 'steering') encodeReduce(pass, 0);
-        pass.setPipeline(intPipe);
-        pass.setBindGroup(0, intBind);
-        pass.dispatchWorkgroups(wx, wy);
+        if (needsReduce) encodeReduce(pass, 0);
+        if (fire) {
+          pass.setBindGroup(0, intBind);
+          pass.setPipeline(fire.decide);
+          pass.dispatchWorkgroups(1);
+          pass.setPipeline(fire.kick);
+          pass.dispatchWorkgroups(wx, wy);
+          encodeReduce(pass, 0, true);
+          pass.setBindGroup(0, intBind);
+          pass.setPipeline(fire.move);
+          pass.dispatchWorkgroups(wx, wy);
+        } else {
+          pass.setPipeline(intPipe);
+          pass.setBindGroup(0, intBind);
+          pass.dispatchWorkgroups(wx, wy);
+        }
         pass.setPipeline(advPipe);
         pass.dispatchWorkgroups(1);
       };
@@ -446,7 +529,7 @@ export async function createFlow(device: GPUDevice, options: FlowOptions): Promi
             terms.forEach((t, slot) => {
               const kc = kernelConstants[slot];
               const c = kc ? kc.kernel.constant() : 0;
-              const v = t.weight * (r[12 + slot]! / n + c);
+              const v = weights[slot]! * (r[12 + slot]! / n + c);
               termsOut[labels[slot]!] = v;
               total += v;
             });
@@ -458,7 +541,7 @@ export async function createFlow(device: GPUDevice, options: FlowOptions): Promi
               step: st.step, energy: total, terms: termsOut,
               kinetic: 0.5 * r[0]! / n, residual: r[1]! / n,
               mean: m.map((v, c) => v + shift[c]!), covariance: cov,
-              h: st.h, gamma: st.gamma, s: st.s,
+              h: st.h, gamma: st.gamma, s: st.s, alpha: st.alpha, power: st.power, restarts: st.restarts,
             } satisfies FlowStats;
           });
         },
@@ -497,6 +580,22 @@ export async function createFlow(device: GPUDevice, options: FlowOptions): Promi
           writeView(device, stateBuf, 0, cp.state);
           device.queue.writeBuffer(flags, 0, flagsInit);
           stepCount = new DataView(cp.state.buffer, cp.state.byteOffset).getUint32(0, true);
+        },
+        setWeight(which, w) {
+          alive();
+          const slot = typeof which === 'number' ? which : labels.indexOf(which);
+          if (slot < 0 || slot >= terms.length) fail(`no energy term '${which}' (terms: ${labels.join(', ')})`);
+          if (!Number.isFinite(w)) fail(`weight must be finite (got ${w})`);
+          const kc = kernelConstants[slot];
+          if (kc) {
+            if (!kc.kernel.setWeight) fail(`term '${labels[slot]}' does not support changing its weight`);
+            kc.kernel.setWeight(w);
+          } else {
+            const p = pots.find((q) => q.slot === slot)!;
+            device.queue.writeBuffer(paramsBuf, p.base * 4, new Float32Array([w]));
+          }
+          device.queue.writeBuffer(weightsBuf, slot * 4, new Float32Array([w]));
+          weights[slot] = w;
         },
         destroy: destroyAll,
       };

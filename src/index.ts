@@ -1,10 +1,17 @@
 /**
  * wgflow: Wasserstein-2 gradient flows of particle systems on the GPU (WebGPU / WGSL).
- * Public API: re-exports only.
+ * Public API: re-exports only. Node-only helpers (image files, PNG/SVG/CSV output) live in
+ * `wgflow/dist/src/io/*` and are not re-exported here, so this entry runs in browsers.
  */
 export { getDevice, isSoftwareAdapter, INSTALL_HINT, type AdapterInfo, type DeviceResult, type GetDeviceOptions } from './device.js';
-export { createFlow, type Flow, type FlowOptions, type FlowStats, type FlowCheckpoint, type Method, type Damping, type InverseDamping, type StepOptions } from './flow.js';
+export { createFlow, type Flow, type FlowOptions, type FlowStats, type FlowCheckpoint, type Method, type Damping, type InverseDamping, type StepOptions, type FireOptions } from './flow.js';
 export { quadratic, doubleWell, gaussianMixture, customPotential, type QuadraticOptions, type DoubleWellOptions, type GaussianMixtureOptions, type MixtureComponent, type CustomPotentialOptions } from './energies/potential.js';
+export { interaction, type InteractionOptions, type InteractionKernel } from './energies/interaction.js';
 export type { EnergyTerm, PotentialTerm, KernelTerm, TermContext, TermKernel, TermOptions, TermReference } from './energies/types.js';
 export { uniformBox, gaussian, twoQuadrants, generatePositions, type InitSpec } from './init.js';
+export { samplesFromPixels, samplesFromImageBitmap, samplesFromImageElement, samplesFromFile, validateSamples, type Box, type SampleOptions, type BrowserSampleOptions, type Weighting } from './targets.js';
+export { PRESETS, runPreset, registerPreset, type Preset, type PresetRun, type RunHistory, type RunPresetOptions } from './presets.js';
+export { createRandomFill, type RandomFill } from './kernels/random.js';
+export { seedWords, type Seed } from './reference/random.js';
 export { referenceFlow, referenceEnergy, type ReferenceFlowOptions } from './reference/flows.js';
+export { slicedWasserstein2 } from './reference/sliced.js';

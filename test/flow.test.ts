@@ -20,17 +20,17 @@ describe('flows match the float64 reference', () => {
   const methods: Method[] = ['gradient', 'accelerated', 'steering'];
   for (const n of [1, 7, 1000, 65537]) {
     for (const dim of [1, 2, 3]) {
-      it(`N=${n} d=${dim}: gradient, accelerated, steering for 120 steps`, async () => {
+      it(`N=${n} d=${dim}: gradient, accelerated, steering for 100 steps`, async () => {
         const { device } = await testDevice();
         const x0 = randomPositions(n, dim, n * 10 + dim);
         const energy = [quadratic({ center: [0.3, -0.2, 0.1].slice(0, dim), scale: 0.8 }), doubleWell({ a: 1.2, depth: 0.3, weight: 0.5 })];
         for (const method of methods) {
           const flow = await createFlow(device, { dim, positions: x0, energy, method, h: 0.02, gamma: 0.7 });
-          await flow.step(120);
+          await flow.step(100);
           const x = await flow.positions();
           flow.destroy();
           const ref = referenceFlow(Float64Array.from(x0), undefined, {
-            dim, method, h: 0.02, gamma: 0.7, steps: 120,
+            dim, method, h: 0.02, gamma: 0.7, steps: 100,
             gradient: (y) => referenceEnergy(energy, y, n, dim).grad,
           });
           const e = relErr(x, ref.x);

@@ -1,0 +1,74 @@
+/**
+ * Benchmark (not a test): ns per particle-step of one steering step with the quadratic
+ * potential at N = 10^4, 10^5, 10^6 (d = 3) on the current adapter, against the same update as
+ * a plain single-threaded TypeScript loop (float32 arrays). Warm-up first, median of runs,
+ * GPU time by queue drain (flow.step resolves when the GPU is done). Writes
+ * bench/results/steering.json.
+ *
+ *   npm run bench            (or: node dist/bench/steering.js [--sizes 10000,100000])
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { getDevice } from '../src/device.js';
+import { createFlow } from '../src/flow.js';
+import { quadratic } from '../src/energies/potential.js';
+import { gaussian } from '../src/init.js';
+
+const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
+
+/** The steering step with U = |x|² on the CPU, same update as integrate.wgsl. */
+function cpuSteeringStep(x: Float32Array, v: Float32Array, g: Float32Array, h: number, gamma: number): void {
+  let vv = 0, gg = 0;
+  for (let k = 0; k < x.length; k++) {
+    const gk = 2 * x[k]!;
+    g[k] = gk;
+    vv += v[k]! * v[k]!;
+    gg += gk * gk;
+  }
+  const s = gg > 0 ? Math.sqrt(vv / gg) : 0;
+  const coef = 1 + gamma * s;
+  for (let k = 0; k < x.length; k++) {
+    const vk = v[k]! - h * (gamma * v[k]! + coef * g[k]!);
+    v[k] = vk;
+    x[k] = x[k]! + h * vk;
+  }
+}
+
+async function main(): Promise<void> {
+  const arg = process.argv.indexOf('--sizes');
+  const sizes = arg > 0 ? process.argv[arg + 1]!.split(',').map(Number) : [1e4, 1e5, 1e6];
+  const { device, summary } = await getDevice();
+  console.log(`adapter: ${summary}`);
+  const dim = 3, h = 0.01, gamma = 0.5;
+  const rows: Record<string, number | string>[] = [];
+  for (const n of sizes) {
+    const x0 = gaussian(n, dim, { seed: 3 });
+    const flow = await createFlow(device, { dim, positions: x0, energy: [quadratic()], method: 'steering', h, gamma });
+    const steps = n >= 1e6 ? 10 : n >= 1e5 ? 40 : 200;
+    await flow.step(steps); // warm-up
+    const gpu: number[] = [];
+    for (let r = 0; r < 5; r++) {
+      const t0 = performance.now();
+      await flow.step(steps);
+      gpu.push((performance.now() - t0) * 1e6 / (n * steps));
+    }
+    flow.destroy();
+    const x = Float32Array.from(x0), v = new Float32Array(n * dim), g = new Float32Array(n * dim);
+    const cpuSteps = Math.max(3, Math.round(2e7 / (n * dim)));
+    cpuSteeringStep(x, v, g, h, gamma);
+    const cpu: number[] = [];
+    for (let r = 0; r < 5; r++) {
+      const t0 = performance.now();
+      for (let k = 0; k < cpuSteps; k++) cpuSteeringStep(x, v, g, h, gamma);
+      cpu.push((performance.now() - t0) * 1e6 / (n * cpuSteps));
+    }
+    const row = { N: n, gpu_ns_per_particle_step: +median(gpu).toFixed(2), cpu_ns_per_particle_step: +median(cpu).toFixed(2), cpu_over_gpu: +(median(cpu) / median(gpu)).toFixed(3) };
+    rows.push(row);
+    console.log(row);
+  }
+  console.table(rows);
+  mkdirSync('bench/results', { recursive: true });
+  writeFileSync('bench/results/steering.json', JSON.stringify({ adapter: summary, method: 'steering', energy: 'quadratic', dim, timing: 'queue drain, median of 5', rows }, null, 2));
+  device.destroy();
+}
+
+main().then(() => process.exit(0), (e) => { console.error(e); process.exit(1); });

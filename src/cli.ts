@@ -1,0 +1,92 @@
+#!/usr/bin/env node
+/**
+ * The `wgflow` command: runs a preset comparison of the flows headless, with a progress line,
+ * and writes CSV, an SVG plot of energy against iteration and PNGs of the final particles to
+ * the output folder.
+ *
+ *   wgflow [preset] [--n N] [--steps S] [--every K] [--out DIR]
+ *   wgflow list
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { getDevice } from './device.js';
+import { PRESETS, runPreset, type RunHistory } from './presets.js';
+import { lineChartSvg, scatterPng, writeCsv } from './io/plot.js';
+
+function parseArgs(argv: string[]): { positional: string[]; flags: Record<string, string> } {
+  const positional: string[] = [];
+  const flags: Record<string, string> = {};
+  for (let k = 0; k < argv.length; k++) {
+    const a = argv[k]!;
+    if (a.startsWith('--')) {
+      const [key, val] = a.slice(2).split('=');
+      flags[key!] = val ?? argv[++k] ?? '';
+    } else positional.push(a);
+  }
+  return { positional, flags };
+}
+
+function intFlag(flags: Record<string, string>, name: string): number | undefined {
+  if (flags[name] === undefined) return undefined;
+  const v = Number(flags[name]);
+  if (!Number.isInteger(v) || v <= 0) throw new Error(`--${name} must be a positive integer (got ${flags[name]})`);
+  return v;
+}
+
+async function main(): Promise<void> {
+  const { positional, flags } = parseArgs(process.argv.slice(2));
+  const name = positional[0] ?? 'fokker-planck';
+  if (name === 'list' || flags.help !== undefined) {
+    console.log('usage: wgflow [preset] [--n N] [--steps S] [--every K] [--out DIR]\npresets:');
+    for (const p of Object.values(PRESETS)) console.log(`  ${p.name.padEnd(14)} ${p.description}`);
+    return;
+  }
+  const preset = PRESETS[name];
+  if (!preset) throw new Error(`unknown preset '${name}'; presets: ${Object.keys(PRESETS).join(', ')}`);
+  const out = flags.out ?? 'out';
+  await mkdir(out, { recursive: true });
+  const { device, summary } = await getDevice();
+  console.log(`[wgflow] adapter: ${summary}`);
+  console.log(`[wgflow] preset ${preset.name}: ${preset.description}`);
+  const tty = process.stderr.isTTY;
+  let lastPrint = 0;
+  const histories: RunHistory[] = await runPreset(device, preset, {
+    n: intFlag(flags, 'n'),
+    steps: intFlag(flags, 'steps'),
+    every: intFlag(flags, 'every'),
+    onProgress: (run, step, total, s) => {
+      const now = Date.now();
+      if (step !== total && now - lastPrint < 250) return;
+      lastPrint = now;
+      const line = `[wgflow] ${run.label.padEnd(12)} step ${String(step).padStart(6)}/${total}  energy ${s.energy.toPrecision(6)}  residual ${s.residual.toExponential(2)}`;
+      if (tty) process.stderr.write(`\r${line}${step === total ? '\n' : ''}`);
+      else if (step === total || step % Math.max(1, Math.floor(total / 10)) === 0) console.error(line);
+    },
+  });
+  // CSV: one row per recorded step, energy of each flow.
+  const header = ['step', ...histories.flatMap((h) => [`energy_${h.label}`, `residual_${h.label}`, `kinetic_${h.label}`])];
+  const rows = histories[0]!.steps.map((step, r) => [step, ...histories.flatMap((h) => [h.energy[r]!, h.residual[r]!, h.kinetic[r]!])]);
+  await writeCsv(join(out, `${preset.name}-energy.csv`), header, rows);
+  const fMin = preset.fMin;
+  const svg = lineChartSvg({
+    title: `${preset.name}: energy against iteration`,
+    xLabel: 'iteration',
+    yLabel: fMin !== undefined ? `energy − ${fMin}` : 'energy',
+    logY: fMin !== undefined,
+    series: histories.map((h) => ({ name: h.label, x: h.steps, y: h.energy.map((e) => (fMin !== undefined ? e - fMin : e)) })),
+  });
+  await writeFile(join(out, `${preset.name}-energy.svg`), svg);
+  for (const h of histories) {
+    await writeFile(join(out, `${preset.name}-${h.label}-final.png`), scatterPng(h.final, preset.dim, { width: 480, height: 480 }));
+  }
+  const summaryRows = histories.map((h) => ({ flow: h.label, steps: h.steps.at(-1), energy: h.energy.at(-1), residual: h.residual.at(-1), stepMs: Math.round(h.stepMs) }));
+  await writeFile(join(out, `${preset.name}-summary.json`), JSON.stringify({ preset: preset.name, adapter: summary, runs: summaryRows }, null, 2));
+  console.table(summaryRows);
+  console.log(`[wgflow] wrote ${out}/${preset.name}-energy.csv, -energy.svg, -<flow>-final.png, -summary.json`);
+  device.destroy();
+}
+
+main().then(() => process.exit(0), (e: Error) => {
+  console.error(`[wgflow] error: ${e.message}`);
+  process.exit(1);
+});
