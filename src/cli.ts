@@ -35,7 +35,7 @@ function intFlag(flags: Record<string, string>, name: string): number | undefine
 
 async function main(): Promise<void> {
   const { positional, flags } = parseArgs(process.argv.slice(2));
-  const name = positional[0] ?? 'fokker-planck';
+  const name = positional[0] ?? (PRESETS['fokker-planck'] ? 'fokker-planck' : 'quadratic');
   if (name === 'list' || flags.help !== undefined) {
     console.log('usage: wgflow [preset] [--n N] [--steps S] [--every K] [--out DIR]\npresets:');
     for (const p of Object.values(PRESETS)) console.log(`  ${p.name.padEnd(14)} ${p.description}`);
