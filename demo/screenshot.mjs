@@ -62,6 +62,10 @@ try {
     await sleep(seconds * 1000);
     runs[method] = await state();
   }
+  // Pause and step once, so that the particles, the plot and the status show the same step.
+  await page.click('#stepOnce');
+  await sleep(1500);
+  runs.final = await state();
   await page.screenshot({ path: out });
   console.log(JSON.stringify({ out, runs, pageErrors: errors }, null, 2));
   failed = errors.length > 0 || Object.values(runs).some((r) => !r || r.error || !r.statsCount || !r.steps);
