@@ -1,0 +1,453 @@
+/**
+ * The GPU uniform grid of shaders/grid.wgsl: a multi-level hashed grid over a point set,
+ * rebuilt entirely on the GPU (bounds by reduction, cell size from a robust statistic,
+ * counting sort with a multi-level prefix sum), plus the prefix-sum kernel on its own.
+ *
+ * **How the grid adapts.** The level-0 cell side is `h0 = s25 * cellFactor`, where `s25` is
+ * the 25% quantile, over 32 sample points spread through the index range, of each sample's
+ * distance to its nearest point at non-zero distance (a brute-force pass of 32·M distance
+ * evaluations), and `cellFactor` makes a cell hold about `k` points for uniform data. The
+ * origin is the coordinate-wise median of the samples. A bounding box far larger than the
+ * typical spacing (a tight cluster plus far outliers) therefore does not inflate the cells,
+ * exact duplicates are ignored by the statistic, and points on a line get the line's spacing.
+ * Cells are hashed into a table of T = nextPow2(M) buckets (a quarter as many per coarser
+ * level), so memory is O(M) whatever the spread. Coarser levels (cell side ×`ratio` per level) let sparse regions and
+ * outliers finish their ring search in a few rings; see src/kernels/neighbors.ts for the
+ * search and its worst case.
+ *
+ * Memory: (levels·M + 1.34·T)·4 + 16·M bytes, T = nextPow2(M): about 30–40 bytes per point.
+ */
+import { commonWgsl, gridWgsl } from '../shaders.gen.js';
+import { compileModule, computePipeline, createBuffer, dispatchFor, dispatchSize, readBuffer, WORKGROUP_SIZE } from '../gpu.js';
+import { packStruct, type Scalar } from '../layout.js';
+
+/** Marks the end of the library part of a .wgsl file (what other modules may include). */
+export const WGSL_KERNELS_MARKER = '// ==== kernels ====';
+
+/** The part of a .wgsl file above {@link WGSL_KERNELS_MARKER}: constants, structs and helpers only. */
+export function wgslLibrary(text: string): string {
+  const at = text.search(/^\/\/ ==== kernels ====$/m);
+  if (at < 0) throw new Error('wgflow: internal error: WGSL library marker missing');
+  return text.slice(0, at);
+}
+
+/** Largest number of grid levels (MAX_LEVELS of grid.wgsl). */
+export const MAX_GRID_LEVELS = 6;
+/** Sample points of the spacing statistic (NSAMPLE of grid.wgsl). */
+export const GRID_SAMPLES = 32;
+/** Byte size of `struct GridInfo` of grid.wgsl. */
+export const GRID_INFO_BYTES = 64 + 48 * MAX_GRID_LEVELS;
+/** Values per thread of the prefix sum (SCAN_ITEMS of grid.wgsl). */
+export const SCAN_ITEMS = 16;
+
+/** Per-dimension defaults of the grid and the ring search. */
+export interface GridTuning {
+  /** Number of levels. */
+  levels: number;
+  /** Cell side ratio between consecutive levels. */
+  ratio: number;
+  /** Ring-search work (rows examined + cells visited) allowed per level before going coarser. */
+  budget: number;
+  /**
+   * Cell side in units of the 25% quantile of the nearest-neighbour distance that gives one
+   * point per cell for uniform data (1/q where q is that quantile for unit density).
+   */
+  unitFactor: number;
+}
+
+/** Defaults by dimension (chosen with bench/neighbors.ts). */
+export const GRID_TUNING: Readonly<Record<1 | 2 | 3, GridTuning>> = {
+  1: { levels: 4, ratio: 16, budget: 96, unitFactor: 6.95 },
+  2: { levels: 4, ratio: 8, budget: 256, unitFactor: 3.33 },
+  3: { levels: 5, ratio: 4, budget: 512, unitFactor: 2.43 },
+};
+
+/** Fields of `struct GridParams` of grid.wgsl, in order. */
+export const GRID_PARAMS_FIELDS: readonly (readonly [string, Scalar])[] = [
+  ['m', 'u32'], ['t', 'u32'], ['levels', 'u32'], ['nwg_bounds', 'u32'],
+  ['ratio', 'f32'], ['cell_factor', 'f32'], ['total', 'u32'], ['slices', 'u32'],
+];
+
+const SCAN_PARAMS_FIELDS: readonly (readonly [string, Scalar])[] = [['n', 'u32'], ['pad0', 'u32'], ['pad1', 'u32'], ['pad2', 'u32']];
+
+// ---- pipeline cache ----------------------------------------------------------------------
+
+const moduleCache = new WeakMap<GPUDevice, Map<string, Promise<GPUShaderModule>>>();
+const pipelineCache = new WeakMap<GPUDevice, Map<string, Promise<GPUComputePipeline>>>();
+
+function perDevice<T>(cache: WeakMap<GPUDevice, Map<string, T>>, device: GPUDevice): Map<string, T> {
+  let m = cache.get(device);
+  if (!m) cache.set(device, (m = new Map()));
+  return m;
+}
+
+/**
+ * A compute pipeline ('auto' layout) for entry point `entry` of the module `code`, compiled
+ * once per device and module text and shared by every kernel object that asks for it.
+ *
+ * @example
+ * const p = await cachedPipeline(device, 'Grid', commonWgsl + gridWgsl, 'count', { D: 2, WG: 256 });
+ */
+export function cachedPipeline(device: GPUDevice, label: string, code: string, entry: string, constants: Record<string, number>): Promise<GPUComputePipeline> {
+  const modules = perDevice(moduleCache, device);
+  let mod = modules.get(code);
+  if (!mod) {
+    mod = compileModule(device, `${label}.module`, code);
+    modules.set(code, mod);
+    mod.catch(() => modules.delete(code));
+  }
+  const pipes = perDevice(pipelineCache, device);
+  const key = `${entry}|${JSON.stringify(constants)}|${code}`;
+  let p = pipes.get(key);
+  if (!p) {
+    p = mod.then((m) => computePipeline(device, `${label}.${entry}`, m, constants, entry));
+    pipes.set(key, p);
+    p.catch(() => pipes.delete(key));
+  }
+  return p;
+}
+
+/**
+ * A bind group for group 0 of `pipeline` with the given buffers at the given binding numbers.
+ *
+ * @example
+ * const bg = bindAt(device, 'Grid.count', pipeline, { 0: points, 1: params });
+ */
+export function bindAt(device: GPUDevice, label: string, pipeline: GPUComputePipeline, entries: Record<number, GPUBuffer>): GPUBindGroup {
+  return device.createBindGroup({
+    label,
+    layout: pipeline.getBindGroupLayout(0),
+    entries: Object.entries(entries).map(([binding, buffer]) => ({ binding: Number(binding), resource: { buffer } })),
+  });
+}
+
+/** Records one dispatch of `pipeline` with `bindGroup` and a 1D/2D size. */
+export function dispatch(pass: GPUComputePassEncoder, pipeline: GPUComputePipeline, bindGroup: GPUBindGroup, size: [number, number]): void {
+  pass.setPipeline(pipeline);
+  pass.setBindGroup(0, bindGroup);
+  pass.dispatchWorkgroups(size[0], size[1]);
+}
+
+/** Smallest power of two >= n (and >= 64): the level-0 bucket count for n points. */
+export function bucketCount(n: number): number {
+  let t = 64;
+  while (t < n) t *= 2;
+  return t;
+}
+
+/** Buckets of level l (max(64, T / 4^l)) for a level-0 count T, as grid_setup computes them. */
+export function levelBuckets(t: number, level: number): number {
+  return Math.max(64, Math.floor(t / 4 ** level));
+}
+
+/** Total buckets of all levels. */
+export function tableSize(t: number, levels: number): number {
+  let total = 0;
+  for (let l = 0; l < levels; l++) total += levelBuckets(t, l);
+  return total;
+}
+
+// ---- prefix sum ---------------------------------------------------------------------------
+
+/** Options of {@link createScan}. */
+export interface ScanOptions {
+  /** u32 values to scan in place (STORAGE). Not destroyed by the scan. */
+  data: GPUBuffer;
+  /** Number of values. */
+  count: number;
+  /** Label prefix. Default 'Scan'. */
+  label?: string;
+}
+
+/** An in-place exclusive prefix sum over u32 values; see {@link createScan}. */
+export interface ScanKernel {
+  readonly count: number;
+  /** Records the scan passes into `pass`. Never submits. */
+  encode(pass: GPUComputePassEncoder): void;
+  /** Frees the scratch buffers. Idempotent. */
+  destroy(): void;
+}
+
+/**
+ * An in-place exclusive prefix sum of `count` u32 values (sums wrap modulo 2^32): blocks of
+ * 1024 values are scanned in workgroup memory, the block totals are scanned the same way
+ * (recursively, so any count works), then added back. Scratch is about count/1000 values.
+ *
+ * @example
+ * const scan = await createScan(device, { data: counts, count: 1 << 20 });
+ * const pass = encoder.beginComputePass();
+ * scan.encode(pass);
+ * pass.end();
+ */
+export async function createScan(device: GPUDevice, options: ScanOptions): Promise<ScanKernel> {
+  const label = options.label ?? 'Scan';
+  const n = options.count;
+  if (!Number.isInteger(n) || n < 0) throw new Error(`wgflow: ${label}: count must be a non-negative integer (got ${n})`);
+  const code = commonWgsl + gridWgsl;
+  const constants = { D: 1, WG: WORKGROUP_SIZE };
+  const [blockP, addP] = await Promise.all([
+    cachedPipeline(device, 'Grid', code, 'scan_block', constants),
+    cachedPipeline(device, 'Grid', code, 'scan_add', constants),
+  ]);
+  const B = WORKGROUP_SIZE * SCAN_ITEMS;
+  const owned: GPUBuffer[] = [];
+  const S = GPUBufferUsage.STORAGE;
+  // Level i scans data[i] (n[i] values) and writes its block totals to data[i + 1].
+  const sizes: number[] = [];
+  for (let m = n; ; m = Math.ceil(m / B)) {
+    sizes.push(m);
+    if (m <= B) break;
+  }
+  const data: GPUBuffer[] = [options.data];
+  for (let i = 1; i <= sizes.length; i++) {
+    const b = createBuffer(device, `${label}.sums${i}`, Math.max(1, i < sizes.length ? sizes[i]! : 1) * 4, S);
+    owned.push(b);
+    data.push(b);
+  }
+  const steps: { pipeline: GPUComputePipeline; bg: GPUBindGroup; size: [number, number] }[] = [];
+  const bgs = sizes.map((m, i) => {
+    const params = createBuffer(device, `${label}.params${i}`, 16, GPUBufferUsage.UNIFORM, new Uint8Array(packStruct(SCAN_PARAMS_FIELDS, { n: m })));
+    owned.push(params);
+    const entries = { 10: data[i]!, 11: data[i + 1]!, 12: params };
+    return {
+      block: bindAt(device, `${label}.block${i}`, blockP, entries),
+      add: bindAt(device, `${label}.add${i}`, addP, entries),
+      size: dispatchSize(Math.max(1, Math.ceil(m / B))),
+    };
+  });
+  if (n > 0) {
+    bgs.forEach((g) => steps.push({ pipeline: blockP, bg: g.block, size: g.size }));
+    for (let i = bgs.length - 2; i >= 0; i--) steps.push({ pipeline: addP, bg: bgs[i]!.add, size: bgs[i]!.size });
+  }
+  let destroyed = false;
+  return {
+    count: n,
+    encode(pass) {
+      if (destroyed) throw new Error(`wgflow: ${label} used after destroy()`);
+      for (const s of steps) dispatch(pass, s.pipeline, s.bg, s.size);
+    },
+    destroy() {
+      if (destroyed) return;
+      destroyed = true;
+      for (const b of owned) b.destroy();
+    },
+  };
+}
+
+// ---- grid -----------------------------------------------------------------------------------
+
+/** Options of {@link createGrid}. */
+export interface GridOptions {
+  /** The points, `count * dim` f32 row-major (STORAGE). Read at every build; not destroyed. */
+  points: GPUBuffer;
+  /** Number of points M (>= 1). */
+  count: number;
+  /** Dimension, 1..3. */
+  dim: number;
+  /** Neighbours the grid mostly serves: the cell is sized to hold about k points. Default 1. */
+  k?: number;
+  /** Extra factor on the cell side (tuning). Default 1. */
+  cellScale?: number;
+  /** Number of levels, 1..6. Default {@link GRID_TUNING}[dim].levels. */
+  levels?: number;
+  /** Label prefix of every GPU object. Default 'Grid'. */
+  label?: string;
+}
+
+/** What {@link GridKernel.diagnostics} reports about the last build. */
+export interface GridDiagnostics {
+  /** Points M. */
+  count: number;
+  /** Levels and buckets per level (capacity: the table never overflows). */
+  levels: number;
+  buckets: number;
+  /** Bounding box. */
+  lo: number[];
+  hi: number[];
+  /** Robust origin of the cell lattice (median of the samples). */
+  origin: number[];
+  /** 25% quantile of the samples' nearest non-zero distance (0: none found). */
+  spacing: number;
+  /** Level-0 cell side, and the ratio between levels. */
+  cellSize: number;
+  ratio: number;
+  /** Level-0 buckets holding at least one point, the largest bucket, and M / occupied. */
+  occupiedBuckets: number;
+  maxBucket: number;
+  meanOccupancy: number;
+  /** Points whose level-0 cell coordinate was clamped at ±2^22 cells (they search coarser levels). */
+  clampedLevel0: number;
+  /** Points clamped at every level (they are answered by the brute-force fallback). */
+  clampedAllLevels: number;
+}
+
+/** A grid over a GPU point set; see {@link createGrid}. */
+export interface GridKernel {
+  readonly count: number;
+  readonly dim: number;
+  readonly levels: number;
+  /** Buckets of level 0 (a power of two >= count); level l has max(64, buckets / 4^l). */
+  readonly buckets: number;
+  readonly ratio: number;
+  /** The point buffer the grid indexes (not owned). */
+  readonly points: GPUBuffer;
+  /** `struct GridInfo` (STORAGE | UNIFORM), written by every build. */
+  readonly info: GPUBuffer;
+  /** All levels' buckets, u32: after a build, the END of each bucket in the sorted arrays. */
+  readonly cells: GPUBuffer;
+  /** levels·count u32: point indices in bucket order, level after level. */
+  readonly sortedIndex: GPUBuffer;
+  /** count × {vec3f, u32}: level-0 points in bucket order with their index. */
+  readonly sortedPoints: GPUBuffer;
+  /** Records the whole build (bounds, cell size, counting sort) into `pass`. Never submits. */
+  encode(pass: GPUComputePassEncoder): void;
+  /** The steps `encode` records, by name, each recordable alone (for profiling). */
+  readonly stages: readonly { name: string; encode(pass: GPUComputePassEncoder): void }[];
+  /** Reads the last build's statistics (submit the build first). Not for the hot loop. */
+  diagnostics(): Promise<GridDiagnostics>;
+  /** Frees what the grid created (not `points`). Idempotent. */
+  destroy(): void;
+}
+
+/** Bytes of the largest buffer a grid over `count` points needs, and its name (for limit errors). */
+export function gridLargestBuffer(count: number, dim: 1 | 2 | 3, levels = GRID_TUNING[dim].levels): { bytes: number; what: string } {
+  const t = bucketCount(count);
+  const cand = [
+    { bytes: tableSize(t, levels) * 4, what: `bucket table (${tableSize(t, levels)} buckets × 4 bytes over ${levels} levels)` },
+    { bytes: levels * count * 4, what: `sorted index (${levels} levels × ${count} points × 4 bytes)` },
+    { bytes: count * 16, what: `sorted points (${count} points × 16 bytes)` },
+  ];
+  return cand.reduce((a, b) => (b.bytes > a.bytes ? b : a));
+}
+
+/**
+ * Creates a grid over `count` GPU points. `encode(pass)` records a full rebuild from the current
+ * contents of `points`: call it every step for moving particles, or once for a static set
+ * (e.g. target samples) that many queries then search with {@link createNeighborSearch}.
+ * Pipelines and bind groups are built here, once; buffers are sized for `count` once.
+ *
+ * @example
+ * const grid = await createGrid(device, { points: targetBuf, count: M, dim: 2 });
+ * const search = await createNeighborSearch(device, { grid, queries: particleBuf, queryCount: N, k: 1 });
+ * const enc = device.createCommandEncoder();
+ * const pass = enc.beginComputePass();
+ * grid.encode(pass);   // once: the targets do not move
+ * search.encode(pass); // every step
+ * pass.end();
+ * device.queue.submit([enc.finish()]);
+ */
+export async function createGrid(device: GPUDevice, options: GridOptions): Promise<GridKernel> {
+  const label = options.label ?? 'Grid';
+  const { points, count: m } = options;
+  const dim = options.dim as 1 | 2 | 3;
+  if (![1, 2, 3].includes(dim)) throw new Error(`wgflow: ${label}: dim must be 1, 2 or 3 (got ${options.dim})`);
+  if (!Number.isInteger(m) || m < 1) throw new Error(`wgflow: ${label}: count must be a positive integer (got ${m})`);
+  const tune = GRID_TUNING[dim];
+  const levels = options.levels ?? tune.levels;
+  if (!Number.isInteger(levels) || levels < 1 || levels > MAX_GRID_LEVELS) throw new Error(`wgflow: ${label}: levels must be 1..${MAX_GRID_LEVELS} (got ${levels})`);
+  const k = options.k ?? 1;
+  const cellScale = options.cellScale ?? 1;
+  if (!(cellScale > 0) || !Number.isFinite(cellScale)) throw new Error(`wgflow: ${label}: cellScale must be a positive number (got ${cellScale})`);
+  const t = bucketCount(m);
+  const total = tableSize(t, levels);
+  if (total >= 2 ** 32 || levels * m >= 2 ** 32) throw new Error(`wgflow: ${label}: ${m} points exceed the u32 indexing of the grid`);
+  const cellFactor = tune.unitFactor * Math.pow(Math.max(1, k), 1 / dim) * cellScale;
+  const nwgBounds = Math.min(Math.ceil(m / (WORKGROUP_SIZE * 8)), 1024);
+  const slices = Math.min(16, Math.max(1, Math.ceil(m / 16384)));
+
+  const code = commonWgsl + gridWgsl;
+  const constants = { D: dim, WG: WORKGROUP_SIZE };
+  const entries = ['grid_init', 'bounds', 'spacing_sample', 'grid_setup', 'clear_counts', 'count', 'scatter'] as const;
+  const pipes = await Promise.all(entries.map((e) => cachedPipeline(device, 'Grid', code, e, constants)));
+  const P = Object.fromEntries(entries.map((e, i) => [e, pipes[i]!])) as Record<(typeof entries)[number], GPUComputePipeline>;
+
+  const S = GPUBufferUsage.STORAGE;
+  const CS = GPUBufferUsage.COPY_SRC;
+  const owned: GPUBuffer[] = [];
+  const buf = (name: string, size: number, usage: number, data?: ArrayBufferView) => {
+    const b = createBuffer(device, `${label}.${name}`, size, usage, data);
+    owned.push(b);
+    return b;
+  };
+  const params = buf('params', 32, GPUBufferUsage.UNIFORM, new Uint8Array(packStruct(GRID_PARAMS_FIELDS, {
+    m, t, levels, nwg_bounds: nwgBounds, ratio: tune.ratio, cell_factor: cellFactor, total, slices,
+  })));
+  const info = buf('info', GRID_INFO_BYTES, S | GPUBufferUsage.UNIFORM | CS);
+  const red = buf('reductions', (8 + GRID_SAMPLES) * 4, S);
+  const samp = buf('samples', GRID_SAMPLES * 3 * 4, S);
+  const cells = buf('cells', total * 4, S | CS);
+  const sortedIndex = buf('sortedIndex', levels * m * 4, S | CS);
+  const sortedPoints = buf('sortedPoints', m * 16, S | CS);
+  const gstats = buf('stats', 16, S | CS);
+
+  const all = { 0: points, 1: params, 2: info, 3: red, 4: samp, 5: cells, 6: sortedIndex, 7: sortedPoints, 8: gstats };
+  // 'auto' layouts hold only the bindings an entry point uses.
+  const uses: Record<(typeof entries)[number], number[]> = {
+    grid_init: [3, 8],
+    bounds: [0, 1, 3],
+    spacing_sample: [0, 1, 3, 4],
+    grid_setup: [1, 2, 3, 4],
+    clear_counts: [1, 5],
+    count: [0, 1, 2, 5, 8],
+    scatter: [0, 1, 2, 5, 6, 7],
+  };
+  const bg = Object.fromEntries(entries.map((e) => [e, bindAt(device, `${label}.${e}`, P[e],
+    Object.fromEntries(uses[e].map((b) => [b, all[b as keyof typeof all]])))])) as Record<(typeof entries)[number], GPUBindGroup>;
+  const scan = await createScan(device, { data: cells, count: total, label: `${label}.scan` });
+
+  const stages: { name: string; encode(pass: GPUComputePassEncoder): void }[] = [
+    { name: 'bounds', encode: (p) => { dispatch(p, P.grid_init, bg.grid_init, [1, 1]); dispatch(p, P.bounds, bg.bounds, [nwgBounds, 1]); } },
+    { name: 'spacing', encode: (p) => { dispatch(p, P.spacing_sample, bg.spacing_sample, [GRID_SAMPLES * slices, 1]); dispatch(p, P.grid_setup, bg.grid_setup, [1, 1]); } },
+    { name: 'clear', encode: (p) => dispatch(p, P.clear_counts, bg.clear_counts, dispatchFor(total)) },
+    { name: 'count', encode: (p) => dispatch(p, P.count, bg.count, dispatchFor(m)) },
+    { name: 'scan', encode: (p) => scan.encode(p) },
+    { name: 'scatter', encode: (p) => dispatch(p, P.scatter, bg.scatter, dispatchFor(m)) },
+  ];
+  let destroyed = false;
+  const grid: GridKernel = {
+    count: m,
+    dim,
+    levels,
+    buckets: t,
+    ratio: tune.ratio,
+    points,
+    info,
+    cells,
+    sortedIndex,
+    sortedPoints,
+    stages,
+    encode(pass) {
+      if (destroyed) throw new Error(`wgflow: ${label} used after destroy()`);
+      for (const s of stages) s.encode(pass);
+    },
+    async diagnostics() {
+      const [ib, sb] = [await readBuffer(device, info, GRID_INFO_BYTES), await readBuffer(device, gstats, 16)];
+      const f = new Float32Array(ib);
+      const s = new Uint32Array(sb);
+      const vec = (at: number) => Array.from(f.subarray(at, at + dim));
+      return {
+        count: m,
+        levels,
+        buckets: t,
+        lo: vec(0),
+        hi: vec(4),
+        origin: vec(8),
+        spacing: f[12]!,
+        cellSize: f[13]!,
+        ratio: tune.ratio,
+        occupiedBuckets: s[0]!,
+        maxBucket: s[1]!,
+        meanOccupancy: s[0]! > 0 ? m / s[0]! : 0,
+        clampedLevel0: s[2]!,
+        clampedAllLevels: s[3]!,
+      };
+    },
+    destroy() {
+      if (destroyed) return;
+      destroyed = true;
+      scan.destroy();
+      for (const b of owned) b.destroy();
+    },
+  };
+  return grid;
+}
