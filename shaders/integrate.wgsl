@@ -1,7 +1,8 @@
 // integrate.wgsl: one time step of the chosen flow (METHOD), reading the gradient G that the
 // energy terms wrote and the in-loop reductions of reduce.wgsl (MODE 0) in R:
-//   R[0] = sum |v|^2, R[1] = sum |g|^2, R[2] = sum g.v, R[3] = max |v|^2, R[4] = max |g|^2,
-//   R[5] = sum_t w_t sum_i e_t[i] (N times the energy, up to the terms' constants).
+//   R[0] = sum |v|^2, R[1] = sum |g|^2, R[2] = sum g.v, R[3] = sum_t w_t sum_i e_t[i] (N times
+//   the energy, up to the terms' constants), R[4] = max |v|^2, R[5] = max |g|^2,
+//   R[6] = max |g_i|/l_i, R[7] = max |v_i|/l_i (l_i: a term's length scale, e.g. the NN distance).
 // Methods (MATH.md "Flows"):
 //   0 gradient:     x <- x - h g
 //   1 accelerated:  v <- v - h (gamma v + g);             x <- x + h v
@@ -10,7 +11,7 @@
 //   3 langevin:     x <- x - h g + sqrt(2 h T) xi,  xi ~ N(0, I) from Philox (random.wgsl)
 //   4 fire:         FIRE 2.0 (Guenole et al. 2020), see fire_decide / fire_kick / fire_move.
 // Adaptive restart (Params.flags bit 0, methods 1 and 2): v <- 0 before the update whenever
-// the energy rose since the previous step (R[5] > State.last_energy).
+// the energy rose since the previous step (R[3] > State.last_energy).
 // `advance` (one thread) then moves the integrator state on by one step.
 
 override METHOD: u32 = 0u;
@@ -42,7 +43,7 @@ fn steering_ratio() -> f32 {
 }
 
 fn restart_now() -> bool {
-  return (prm.flags & FLAG_RESTART) != 0u && R[5] > S.last_energy;
+  return (prm.flags & FLAG_RESTART) != 0u && R[3] > S.last_energy;
 }
 
 fn load_x(i: u32) -> vec3f {
@@ -100,7 +101,7 @@ fn advance() {
   if (METHOD == 2u) { S.s = steering_ratio(); }
   if (METHOD == 1u || METHOD == 2u) {
     if (restart_now()) { S.restarts = S.restarts + 1u; }
-    if ((prm.flags & FLAG_RESTART) != 0u) { S.last_energy = R[5]; }
+    if ((prm.flags & FLAG_RESTART) != 0u) { S.last_energy = R[3]; }
   }
   S.step = S.step + 1u;
   S.rng_counter = S.rng_counter + 1u;

@@ -1,16 +1,21 @@
 // reduce.wgsl: two-stage column reductions over particles, exact for any N.
-// Stage 1 (main): each workgroup reduces K per-particle columns into partials[wg * K + k].
-// Stage 2 (finish): one workgroup reduces the partials into sums[k].
-// Columns k < KSUM are summed, columns k >= KSUM take the maximum.
-// MODE 0 (in the step loop): |v|^2, |g|^2, g.v, sum_t w_t e_t  | max |v|^2, max |g|^2
-//   (columns 0, 1, 2, 5 summed, 3 and 4 maxima: KSUM = 3 and column 5 is handled as a sum)
-// MODE 1 (diagnostics):      |v|^2, |g|^2, g.v, (x - c)_0..2, (x - c)(x - c)^T (6), e_t (T) | max |v|^2, max |g|^2
+// Stage 1 (main): a fixed number of workgroups stride over the particles; each thread folds its
+//   particles' K columns in registers, then one shared-memory tree per chunk of 16 columns
+//   writes partials[wg * K + k].
+// Stage 2 (finish): one workgroup folds the partial rows into sums[k].
+// Columns k < KSUM are summed, columns k >= KSUM take the maximum (of non-negative values).
+// MODE 0 (in the step loop), KSUM = 4:
+//   0 sum |v|^2, 1 sum |g|^2, 2 sum g.v, 3 sum_t w_t e_t[i]  |
+//   4 max |v|^2, 5 max |g|^2, 6 max |g_i| / l_i, 7 max |v_i| / l_i   (l_i: length scale, e.g.
+//   the nearest-neighbour distance given by a term; columns 6, 7 are 0 without one)
+// MODE 1 (diagnostics), KSUM = 12 + T:
+//   0 |v|^2, 1 |g|^2, 2 g.v, 3..5 (x - c), 6..11 (x - c)(x - c)^T upper triangle, 12.. e_t | max |v|^2, max |g|^2
 // The shift c = x_0 (first particle) keeps the covariance free of cancellation.
 
 override MODE: u32 = 0u;
-override K: u32 = 5u;        // number of columns
-override KSUM: u32 = 3u;     // columns summed (the rest are maxima)
-override T: u32 = 0u;        // number of energy slots (MODE 1)
+override K: u32 = 8u;        // number of columns
+override KSUM: u32 = 4u;     // columns summed (the rest are maxima)
+override T: u32 = 0u;        // number of energy slots
 
 @group(0) @binding(0) var<storage, read> X: array<f32>;
 @group(0) @binding(1) var<storage, read> V: array<f32>;
@@ -18,9 +23,14 @@ override T: u32 = 0u;        // number of energy slots (MODE 1)
 @group(0) @binding(3) var<storage, read> E: array<f32>;
 @group(0) @binding(4) var<storage, read_write> partials: array<f32>;
 @group(0) @binding(5) var<uniform> prm: Params;
-@group(0) @binding(6) var<storage, read> W: array<f32>;   // term weights (MODE 0, column 5)
+@group(0) @binding(6) var<storage, read> W: array<f32>;   // term weights (MODE 0, column 3)
+@group(0) @binding(7) var<storage, read> L: array<f32>;   // per-particle length scale (flags bit 2)
 
-var<workgroup> sh: array<f32, 256>;
+const KMAX: u32 = 24u;
+const CH: u32 = 16u;          // columns per shared-memory tree
+const FLAG_LENGTH: u32 = 4u;
+
+var<workgroup> sh: array<f32, 4096>;   // CH * WG (WG = 256)
 
 fn load(buf: u32, i: u32) -> vec3f {
   var r = vec3f(0.0);
@@ -30,22 +40,27 @@ fn load(buf: u32, i: u32) -> vec3f {
   return r;
 }
 
-const KMAX: u32 = 24u;
-
 // All K columns of particle i.
 fn columns(i: u32) -> array<f32, KMAX> {
   var out: array<f32, KMAX>;
   let v = load(1u, i);
   let g = load(2u, i);
-  out[0] = dot(v, v);
-  out[1] = dot(g, g);
+  let vv = dot(v, v);
+  let gg = dot(g, g);
+  out[0] = vv;
+  out[1] = gg;
   out[2] = dot(g, v);
   if (MODE == 0u) {
-    out[3] = out[0];
-    out[4] = out[1];
     var e = 0.0;
     for (var t = 0u; t < T; t++) { e += W[t] * E[t * prm.n + i]; }
-    out[5] = e;
+    out[3] = e;
+    out[4] = vv;
+    out[5] = gg;
+    if ((prm.flags & FLAG_LENGTH) != 0u) {
+      let l = max(L[i], 1e-30);
+      out[6] = sqrt(gg) / l;
+      out[7] = sqrt(vv) / l;
+    }
     return out;
   }
   let z = load(0u, i) - load(0u, 0u);
@@ -53,54 +68,59 @@ fn columns(i: u32) -> array<f32, KMAX> {
   out[6] = z.x * z.x; out[7] = z.x * z.y; out[8] = z.x * z.z;
   out[9] = z.y * z.y; out[10] = z.y * z.z; out[11] = z.z * z.z;
   for (var t = 0u; t < T; t++) { out[12u + t] = E[t * prm.n + i]; }
-  out[12u + T] = out[0];
-  out[13u + T] = out[1];
+  out[12u + T] = vv;
+  out[13u + T] = gg;
   return out;
 }
 
 fn combine(k: u32, a: f32, b: f32) -> f32 {
-  if (k < KSUM || (MODE == 0u && k == 5u)) { return a + b; }
+  if (k < KSUM) { return a + b; }
   return max(a, b);
 }
 
-// Tree reduction of sh[0..WG) into sh[0]; all threads must call it.
-fn tree(k: u32, lid: u32) {
+// Tree-reduces columns c0..c0+m of acc over the workgroup; the results land in sh[c * WG].
+fn tree_chunk(acc: ptr<function, array<f32, KMAX>>, lid: u32, c0: u32, m: u32) {
+  for (var c = 0u; c < m; c++) { sh[c * WG + lid] = (*acc)[c0 + c]; }
   for (var s = WG / 2u; s > 0u; s = s / 2u) {
     workgroupBarrier();
-    if (lid < s) { sh[lid] = combine(k, sh[lid], sh[lid + s]); }
+    if (lid < s) {
+      for (var c = 0u; c < m; c++) { sh[c * WG + lid] = combine(c0 + c, sh[c * WG + lid], sh[c * WG + lid + s]); }
+    }
   }
   workgroupBarrier();
 }
 
 @compute @workgroup_size(WG)
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(local_invocation_index) lid: u32,
-        @builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = flat_id(gid, nwg);
-  let w = wid.x + wid.y * nwg.x;
-  var cols: array<f32, KMAX>;
-  if (i < prm.n) { cols = columns(i); }
-  for (var k = 0u; k < K; k++) {
-    sh[lid] = cols[k];
-    tree(k, lid);
-    if (lid == 0u) { partials[w * K + k] = sh[0]; }
+fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  var acc: array<f32, KMAX>;
+  let stride = nwg.x * WG;
+  for (var i = wid.x * WG + lid; i < prm.n; i += stride) {
+    let cols = columns(i);
+    for (var k = 0u; k < K; k++) { acc[k] = combine(k, acc[k], cols[k]); }
+  }
+  for (var c0 = 0u; c0 < K; c0 += CH) {
+    let m = min(CH, K - c0);
+    tree_chunk(&acc, lid, c0, m);
+    if (lid == 0u) { for (var c = 0u; c < m; c++) { partials[wid.x * K + c0 + c] = sh[c * WG]; } }
     workgroupBarrier();
   }
 }
 
-// Stage 2. Binding layout of the finishing pass.
-@group(0) @binding(0) var<storage, read> parts: array<f32>;
-@group(0) @binding(1) var<storage, read_write> sums: array<f32>;
-@group(0) @binding(2) var<uniform> count: vec4u;   // x: number of partial rows
+// Stage 2, in bind group 1 (group 0 is empty for this entry point).
+@group(1) @binding(0) var<storage, read> parts: array<f32>;
+@group(1) @binding(1) var<storage, read_write> sums: array<f32>;
+@group(1) @binding(2) var<uniform> count: vec4u;   // x: number of partial rows
 
 @compute @workgroup_size(WG)
 fn finish(@builtin(local_invocation_index) lid: u32) {
-  let rows = count.x;
-  for (var k = 0u; k < K; k++) {
-    var acc = 0.0;  // identity of both sum and max of non-negative maxima
-    for (var r = lid; r < rows; r += WG) { acc = combine(k, acc, parts[r * K + k]); }
-    sh[lid] = acc;
-    tree(k, lid);
-    if (lid == 0u) { sums[k] = sh[0]; }
+  var acc: array<f32, KMAX>;
+  for (var r = lid; r < count.x; r += WG) {
+    for (var k = 0u; k < K; k++) { acc[k] = combine(k, acc[k], parts[r * K + k]); }
+  }
+  for (var c0 = 0u; c0 < K; c0 += CH) {
+    let m = min(CH, K - c0);
+    tree_chunk(&acc, lid, c0, m);
+    if (lid == 0u) { for (var c = 0u; c < m; c++) { sums[c0 + c] = sh[c * WG]; } }
     workgroupBarrier();
   }
 }

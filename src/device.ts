@@ -31,6 +31,16 @@ export interface AdapterInfo {
   icd?: string;
 }
 
+const profiles = new WeakMap<GPUDevice, { fallback: boolean }>();
+
+/**
+ * What wgflow knows of a device it created: `fallback` is true on CPU adapters, where kernels
+ * prefer few large workgroups (barriers are expensive there). Unknown devices count as GPUs.
+ */
+export function deviceProfile(device: GPUDevice): { fallback: boolean } {
+  return profiles.get(device) ?? { fallback: false };
+}
+
 /** The result of {@link getDevice}. */
 export interface DeviceResult {
   device: GPUDevice;
@@ -157,6 +167,7 @@ export async function getDevice(options: GetDeviceOptions = {}): Promise<DeviceR
     },
   });
   const fallback = isSoftwareAdapter(info, adapter);
+  profiles.set(device, { fallback });
   const name = [info.description, info.vendor, info.architecture, info.device].filter(Boolean).join(' / ') || 'unnamed adapter';
   const summary = `${name} (${info.runtime}${info.icd ? `, ICD ${info.icd}` : ''}; ${fallback ? 'CPU fallback: timings say little about GPUs' : 'GPU'})`;
   return { device, adapter, adapterInfo: info, fallback, summary };

@@ -9,9 +9,10 @@ import {
   bindBuffers, bindingLayout, compileModule, computePipeline, createBuffer, dispatchFor,
   maxBindingBytes, readBuffer, withErrorScopes, writeView, WORKGROUP_SIZE, type SourceSpan,
 } from './gpu.js';
-import { METHOD_CODES, PARAMS_FIELDS, STATE_FIELDS, STATE_SIZE, packStruct, unpackStruct, type ParamsName } from './layout.js';
+import { METHOD_CODES, PARAMS_FIELDS, fieldOffset, STATE_FIELDS, STATE_SIZE, packStruct, unpackStruct, type ParamsName } from './layout.js';
 import type { EnergyTerm, KernelTerm, PotentialTerm, TermKernel } from './energies/types.js';
 import { generatePositions, type InitSpec } from './init.js';
+import { deviceProfile } from './device.js';
 
 /** The flows of MATH.md implemented by the integrator. */
 export type Method = 'gradient' | 'accelerated' | 'steering' | 'langevin' | 'fire';
@@ -339,7 +340,7 @@ export async function createFlow(device: GPUDevice, options: FlowOptions): Promi
         alpha_start: options.fire?.alphaStart ?? 0.1, f_alpha: options.fire?.fAlpha ?? 0.99,
         n_delay: options.fire?.nDelay ?? 5,
         seed_lo: seed[0], seed_hi: seed[1],
-        flags: options.restart ? 1 : 0,
+        flags: options.restart ? 1 : 0, // bit 2 (length scale) is set below once the terms exist
         max_disp: options.maxDisplacement ?? 0,
       };
       const uniform = buf('params', 4 * PARAMS_FIELDS.length, GPUBufferUsage.UNIFORM | CD, new Uint8Array(packStruct(PARAMS_FIELDS, params)));
@@ -369,20 +370,31 @@ export async function createFlow(device: GPUDevice, options: FlowOptions): Promi
 
       // Reductions: MODE 0 (in the loop) and MODE 1 (diagnostics).
       const redModule = await compileModule(device, `${label}.reduce`, commonWgsl + reduceWgsl);
-      const redLayout = bindingLayout(device, `${label}.reduce.layout`, ['read', 'read', 'read', 'read', 'storage', 'uniform', 'read']);
+      const redLayout = bindingLayout(device, `${label}.reduce.layout`, ['read', 'read', 'read', 'read', 'storage', 'uniform', 'read', 'read']);
       const finLayout = bindingLayout(device, `${label}.reduceFinish.layout`, ['read', 'storage', 'uniform']);
-      const K0 = 6, K1 = 14 + T;
+      const emptyLayout = bindingLayout(device, `${label}.empty.layout`, []);
+      const emptyBind = device.createBindGroup({ label: `${label}.empty`, layout: emptyLayout, entries: [] });
+      const K0 = 8, K1 = 14 + T;
+      const lengthScale = kernels.find((k) => k.lengthScale)?.lengthScale;
+      const lengthBuf = lengthScale ?? buf('noLengthScale', 16, S);
+      if (lengthScale) {
+        params.flags = (params.flags ?? 0) | 4;
+        device.queue.writeBuffer(uniform, fieldOffset(PARAMS_FIELDS, 'flags'), new Uint32Array([params.flags]));
+      }
       const weightsBuf = buf('weights', Math.max(1, T) * 4, S | CD, new Float32Array(terms.length ? terms.map((t) => t.weight) : [0]));
-      const partials = buf('partials', rows * Math.max(K0, K1) * 4, S);
+      // Stage-1 workgroups of the reductions: many on GPUs, few on CPU fallbacks (SwiftShader
+      // pays dearly per workgroup barrier; 16 rows were 14x faster than 512 at N = 1e5).
+      const redRows = Math.min(rows, deviceProfile(device).fallback ? 16 : 512);
+      const partials = buf('partials', redRows * Math.max(K0, K1) * 4, S);
       const sums0 = buf('sums0', K0 * 4, S | CS);
       const sums0b = buf('sums0b', K0 * 4, S | CS);
       const sums1 = buf('sums1', K1 * 4, S | CS);
-      const rowsBuf = buf('reduceRows', 16, GPUBufferUsage.UNIFORM | CD, new Uint32Array([rows, 0, 0, 0]));
-      const red0 = await computePipeline(device, `${label}.reduce0`, redModule, { ...constants, MODE: 0, K: K0, KSUM: 3, T }, 'main', redLayout);
-      const fin0 = await computePipeline(device, `${label}.reduce0.finish`, redModule, { ...constants, MODE: 0, K: K0, KSUM: 3, T }, 'finish', finLayout);
-      const red1 = await computePipeline(device, `${label}.reduce1`, redModule, { ...constants, MODE: 1, K: K1, KSUM: 12 + T, T }, 'main', redLayout);
-      const fin1 = await computePipeline(device, `${label}.reduce1.finish`, redModule, { ...constants, MODE: 1, K: K1, KSUM: 12 + T, T }, 'finish', finLayout);
-      const redBind = bindBuffers(device, `${label}.reduce`, redLayout, [positions, velocities, grad, energyBuf, partials, uniform, weightsBuf]);
+      const rowsBuf = buf('reduceRows', 16, GPUBufferUsage.UNIFORM | CD, new Uint32Array([redRows, 0, 0, 0]));
+      const red0 = await computePipeline(device, `${label}.reduce0`, redModule, { ...constants, MODE: 0, K: K0, KSUM: 4, T }, 'main', [redLayout]);
+      const fin0 = await computePipeline(device, `${label}.reduce0.finish`, redModule, { ...constants, MODE: 0, K: K0, KSUM: 4, T }, 'finish', [emptyLayout, finLayout]);
+      const red1 = await computePipeline(device, `${label}.reduce1`, redModule, { ...constants, MODE: 1, K: K1, KSUM: 12 + T, T }, 'main', [redLayout]);
+      const fin1 = await computePipeline(device, `${label}.reduce1.finish`, redModule, { ...constants, MODE: 1, K: K1, KSUM: 12 + T, T }, 'finish', [emptyLayout, finLayout]);
+      const redBind = bindBuffers(device, `${label}.reduce`, redLayout, [positions, velocities, grad, energyBuf, partials, uniform, weightsBuf, lengthBuf]);
       const fin0Bind = bindBuffers(device, `${label}.reduce0.finish`, finLayout, [partials, sums0, rowsBuf]);
       const fin0bBind = bindBuffers(device, `${label}.reduce0b.finish`, finLayout, [partials, sums0b, rowsBuf]);
       const fin1Bind = bindBuffers(device, `${label}.reduce1.finish`, finLayout, [partials, sums1, rowsBuf]);
@@ -415,9 +427,10 @@ export async function createFlow(device: GPUDevice, options: FlowOptions): Promi
       const encodeReduce = (pass: GPUComputePassEncoder, mode: 0 | 1, second = false) => {
         pass.setPipeline(mode === 0 ? red0 : red1);
         pass.setBindGroup(0, redBind);
-        pass.dispatchWorkgroups(wx, wy);
+        pass.dispatchWorkgroups(redRows);
         pass.setPipeline(mode === 0 ? fin0 : fin1);
-        pass.setBindGroup(0, mode === 0 ? (second ? fin0bBind : fin0Bind) : fin1Bind);
+        pass.setBindGroup(0, emptyBind);
+        pass.setBindGroup(1, mode === 0 ? (second ? fin0bBind : fin0Bind) : fin1Bind);
         pass.dispatchWorkgroups(1);
       };
       const encodeOne = (pass: GPUComputePassEncoder) => {
@@ -478,7 +491,7 @@ export async function createFlow(device: GPUDevice, options: FlowOptions): Promi
                   table[k] = gv;
                 }
                 device.queue.writeBuffer(gammaTable, 0, table);
-                device.queue.writeBuffer(uniform, 4 * PARAMS_FIELDS.findIndex(([f]) => f === 'table_base'), new Uint32Array([stepCount]));
+                device.queue.writeBuffer(uniform, fieldOffset(PARAMS_FIELDS, 'table_base'), new Uint32Array([stepCount]));
               }
               const enc = device.createCommandEncoder({ label: `${label}.steps` });
               const pass = enc.beginComputePass({ label: `${label}.steps` });

@@ -84,12 +84,12 @@ export async function computePipeline(
   module: GPUShaderModule,
   constants: Record<string, number> = {},
   entryPoint = 'main',
-  layout?: GPUBindGroupLayout,
+  layout?: GPUBindGroupLayout | GPUBindGroupLayout[],
 ): Promise<GPUComputePipeline> {
   device.pushErrorScope('validation');
   const p = device.createComputePipeline({
     label,
-    layout: layout ? device.createPipelineLayout({ label: `${label}.layout`, bindGroupLayouts: [layout] }) : 'auto',
+    layout: layout ? device.createPipelineLayout({ label: `${label}.layout`, bindGroupLayouts: Array.isArray(layout) ? layout : [layout] }) : 'auto',
     compute: { module, entryPoint, constants },
   });
   const err = await device.popErrorScope();

@@ -59,3 +59,10 @@ export function unpackStruct<N extends string>(fields: readonly (readonly [N, Sc
 
 /** Method codes of Params.method. */
 export const METHOD_CODES = { gradient: 0, accelerated: 1, steering: 2, langevin: 3, fire: 4 } as const;
+
+/** Byte offset of a field in a struct. */
+export function fieldOffset<N extends string>(fields: readonly (readonly [N, Scalar])[], name: N): number {
+  const k = fields.findIndex(([f]) => f === name);
+  if (k < 0) throw new Error(`wgflow: no field ${name}`);
+  return 4 * k;
+}

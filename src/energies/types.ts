@@ -45,6 +45,11 @@ export interface TermKernel {
   constant(): number;
   /** Optional diagnostics (e.g. grid occupancy, overflow) read on demand. */
   diagnostics?(): Promise<Record<string, number>>;
+  /**
+   * Optional per-particle length scale l_i (N f32, e.g. the nearest-neighbour distance), valid
+   * after encode(). The automatic step of the flow uses max |g_i|/l_i and max |v_i|/l_i.
+   */
+  lengthScale?: GPUBuffer;
   /** Sets the weight used by later steps. */
   setWeight?(w: number): void;
   /** Frees what the kernel created. Idempotent. */
