@@ -1,0 +1,82 @@
+// entropy.wgsl: the Kozachenko–Leonenko internal-energy term F = ∫ ρ log ρ = -Ĥ (MATH.md §3)
+// and its exact gradient, given the self k-NN search and the reverse-neighbour lists of
+// neighbors.wgsl.
+//
+// Composed as common.wgsl + (library of grid.wgsl) + (library of neighbors.wgsl) + this file.
+//
+// With r̃_i² = |x_i − x_{n(i)}|² + ε² (n(i) the k-th nearest other particle; ε the smooth
+// floor), the per-particle density is e_j = −d log r̃_j = −(d/2) log(r_j² + ε²) and
+//   g_j = N ∂F/∂x_j = −d T [ (x_j − x_{n(j)})/r̃_j² + Σ_{i : n(i) = j} (x_j − x_i)/r̃_i² ],
+// T the term's weight (temperature). The reverse sum is gathered per j from its CSR list in a
+// fixed-point, order-independent way (see neighbors.wgsl), so the result is deterministic.
+
+override K: u32 = 1u;
+
+// Mirrored by ENTROPY_PARAMS_FIELDS in src/energies/entropy.ts.
+struct EntropyParams {
+  n: u32,              // particles
+  e_base: u32,         // slot * n: where this term's densities start in `energy`
+  weight: f32,         // temperature T
+  eps2: f32,           // ε², the smooth floor of r²
+}
+
+@group(0) @binding(50) var<storage, read> epos: array<f32>;
+@group(0) @binding(51) var<storage, read> enidx: array<u32>;
+@group(0) @binding(52) var<storage, read> erev_end: array<u32>;
+@group(0) @binding(53) var<storage, read> erev: array<u32>;
+@group(0) @binding(54) var<storage, read_write> egrad: array<f32>;
+@group(0) @binding(55) var<storage, read_write> eenergy: array<f32>;
+@group(0) @binding(56) var<uniform> ep: EntropyParams;
+
+fn load_e(i: u32) -> vec3f {
+  var p = vec3f(0.0);
+  p.x = epos[i * D];
+  if (D > 1u) { p.y = epos[i * D + 1u]; }
+  if (D > 2u) { p.z = epos[i * D + 2u]; }
+  return p;
+}
+
+// (x_j − x_i) / (|x_j − x_i|² + ε²)
+fn pull(xj: vec3f, i: u32) -> vec3f {
+  let d = xj - load_e(i);
+  return d / (dot(d, d) + ep.eps2);
+}
+
+@compute @workgroup_size(WG)
+fn entropy_grad(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let j = flat_id(gid, nwg);
+  if (j >= ep.n) { return; }
+  let xj = load_e(j);
+  let nj = enidx[j * K + K - 1u];
+  let dn = xj - load_e(nj);
+  let den = dot(dn, dn) + ep.eps2;
+  eenergy[ep.e_base + j] = -0.5 * f32(D) * log(den);
+  let fwd = dn / den;
+
+  var s0 = 0u;
+  if (j > 0u) { s0 = erev_end[j - 1u]; }
+  let s1 = erev_end[j];
+  var m = 0.0;
+  for (var s = s0; s < s1; s++) {
+    let t = abs(pull(xj, erev[s]));
+    m = max(m, max(t.x, max(t.y, t.z)));
+  }
+  var rev = vec3f(0.0);
+  if (m > 0.0) {
+    let e = fix_scale(m);
+    var ax = vec2u(0u);
+    var ay = vec2u(0u);
+    var az = vec2u(0u);
+    for (var s = s0; s < s1; s++) {
+      let t = pull(xj, erev[s]);
+      ax = fix_add(ax, to_fix(ldexp2(t.x, e)));
+      ay = fix_add(ay, to_fix(ldexp2(t.y, e)));
+      az = fix_add(az, to_fix(ldexp2(t.z, e)));
+    }
+    rev = vec3f(ldexp2(from_fix(ax), -e), ldexp2(from_fix(ay), -e), ldexp2(from_fix(az), -e));
+  }
+  let g = (-f32(D) * ep.weight) * (fwd + rev);
+  egrad[j * D] += g.x;
+  if (D > 1u) { egrad[j * D + 1u] += g.y; }
+  if (D > 2u) { egrad[j * D + 2u] += g.z; }
+}
