@@ -5,13 +5,20 @@
  * the output folder.
  *
  *   wgflow [preset] [--n N] [--steps S] [--every K] [--out DIR]
+ *   wgflow compare <preset> [--n N] [--steps S] [--every K] [--out DIR]
+ *                  [--criterion threshold|plateau] [--tol T] [--fire off]
  *   wgflow list
+ *
+ * `compare` runs the preset's flows plus FIRE from the same start and reports the steps and
+ * the GPU stepping time each needs to converge (src/compare.ts), writing
+ * <preset>-compare.json, -compare.md and -compare.svg.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { getDevice } from './device.js';
 import { PRESETS, runPreset, type RunHistory } from './presets.js';
 import { lineChartSvg, scatterPng, writeCsv } from './io/plot.js';
+import { compareMethods, compareTable, defaultCriterion, writeCompareOutputs, type CriterionSpec } from './compare.js';
 
 function parseArgs(argv: string[]): { positional: string[]; flags: Record<string, string> } {
   const positional: string[] = [];
@@ -33,11 +40,60 @@ function intFlag(flags: Record<string, string>, name: string): number | undefine
   return v;
 }
 
+function numFlag(flags: Record<string, string>, name: string): number | undefined {
+  if (flags[name] === undefined) return undefined;
+  const v = Number(flags[name]);
+  if (!(Number.isFinite(v) && v > 0)) throw new Error(`--${name} must be a positive number (got ${flags[name]})`);
+  return v;
+}
+
+/** `wgflow compare <preset>`: steps and time to convergence of each flow (src/compare.ts). */
+async function compare(name: string | undefined, flags: Record<string, string>): Promise<void> {
+  if (!name) throw new Error(`usage: wgflow compare <preset> [--n N] [--steps S] [--every K] [--out DIR] [--criterion threshold|plateau] [--tol T] [--fire off]; presets: ${Object.keys(PRESETS).join(', ')}`);
+  const preset = PRESETS[name];
+  if (!preset) throw new Error(`unknown preset '${name}'; presets: ${Object.keys(PRESETS).join(', ')}`);
+  let criterion: CriterionSpec = defaultCriterion(preset);
+  const kind = flags.criterion;
+  if (kind !== undefined && kind !== 'threshold' && kind !== 'plateau') throw new Error(`--criterion must be threshold or plateau (got ${kind})`);
+  if (kind === 'threshold' && criterion.kind !== 'threshold') criterion = { kind: 'threshold', fMin: preset.fMin ?? 0, tol: 1e-3 };
+  if (kind === 'plateau' && criterion.kind !== 'plateau') criterion = { kind: 'plateau', rtol: 1e-3, window: 0.1 };
+  const tol = numFlag(flags, 'tol');
+  if (tol !== undefined) criterion = criterion.kind === 'threshold' ? { ...criterion, tol } : { ...criterion, rtol: tol };
+  const out = flags.out ?? 'out';
+  const { device, summary } = await getDevice();
+  console.log(`[wgflow] adapter: ${summary}`);
+  console.log(`[wgflow] compare ${preset.name}: ${preset.description}`);
+  const tty = process.stderr.isTTY;
+  let lastPrint = 0;
+  const report = await compareMethods(device, preset, {
+    n: intFlag(flags, 'n'),
+    steps: intFlag(flags, 'steps'),
+    every: intFlag(flags, 'every'),
+    criterion,
+    fire: flags.fire === 'off' ? false : {},
+    adapter: summary,
+    onProgress: (run, step, total, energy) => {
+      const now = Date.now();
+      if (step !== total && now - lastPrint < 250) return;
+      lastPrint = now;
+      const line = `[wgflow] ${run.label.padEnd(12)} step ${String(step).padStart(6)}/${total}  energy ${energy.toPrecision(6)}`;
+      if (tty) process.stderr.write(`\r${line}${step === total ? '\n' : ''}`);
+      else if (step === total) console.error(line);
+    },
+  });
+  const paths = await writeCompareOutputs(report, out);
+  console.log(compareTable(report));
+  console.log(`[wgflow] wrote ${paths.join(', ')}`);
+  device.destroy();
+}
+
 async function main(): Promise<void> {
   const { positional, flags } = parseArgs(process.argv.slice(2));
+  if (positional[0] === 'compare') return compare(positional[1], flags);
   const name = positional[0] ?? (PRESETS['fokker-planck'] ? 'fokker-planck' : 'quadratic');
   if (name === 'list' || flags.help !== undefined) {
-    console.log('usage: wgflow [preset] [--n N] [--steps S] [--every K] [--out DIR]\npresets:');
+    console.log('usage: wgflow [preset] [--n N] [--steps S] [--every K] [--out DIR]\n' +
+      '       wgflow compare <preset> [--n N] [--steps S] [--every K] [--out DIR] [--criterion threshold|plateau] [--tol T] [--fire off]\npresets:');
     for (const p of Object.values(PRESETS)) console.log(`  ${p.name.padEnd(14)} ${p.description}`);
     return;
   }
