@@ -5,7 +5,7 @@
  * the output folder.
  *
  *   wgflow [preset] [--n N] [--steps S] [--every K] [--out DIR]
- *   wgflow compare <preset> [--n N] [--steps S] [--every K] [--out DIR]
+ *   wgflow compare <preset> [--n N] [--steps S] [--max-steps M] [--every K] [--out DIR]
  *                  [--criterion threshold|plateau] [--tol T] [--fire off]
  *   wgflow list
  *
@@ -49,7 +49,7 @@ function numFlag(flags: Record<string, string>, name: string): number | undefine
 
 /** `wgflow compare <preset>`: steps and time to convergence of each flow (src/compare.ts). */
 async function compare(name: string | undefined, flags: Record<string, string>): Promise<void> {
-  if (!name) throw new Error(`usage: wgflow compare <preset> [--n N] [--steps S] [--every K] [--out DIR] [--criterion threshold|plateau] [--tol T] [--fire off]; presets: ${Object.keys(PRESETS).join(', ')}`);
+  if (!name) throw new Error(`usage: wgflow compare <preset> [--n N] [--steps S] [--every K] [--out DIR] [--criterion threshold|plateau] [--tol T] [--fire off] [--max-steps M]; presets: ${Object.keys(PRESETS).join(', ')}`);
   const preset = PRESETS[name];
   if (!preset) throw new Error(`unknown preset '${name}'; presets: ${Object.keys(PRESETS).join(', ')}`);
   let criterion: CriterionSpec = defaultCriterion(preset);
@@ -68,6 +68,7 @@ async function compare(name: string | undefined, flags: Record<string, string>):
   const report = await compareMethods(device, preset, {
     n: intFlag(flags, 'n'),
     steps: intFlag(flags, 'steps'),
+    maxSteps: intFlag(flags, 'max-steps'),
     every: intFlag(flags, 'every'),
     criterion,
     fire: flags.fire === 'off' ? false : {},
@@ -93,7 +94,7 @@ async function main(): Promise<void> {
   const name = positional[0] ?? (PRESETS['fokker-planck'] ? 'fokker-planck' : 'quadratic');
   if (name === 'list' || flags.help !== undefined) {
     console.log('usage: wgflow [preset] [--n N] [--steps S] [--every K] [--out DIR]\n' +
-      '       wgflow compare <preset> [--n N] [--steps S] [--every K] [--out DIR] [--criterion threshold|plateau] [--tol T] [--fire off]\npresets:');
+      '       wgflow compare <preset> [--n N] [--steps S] [--every K] [--out DIR] [--criterion threshold|plateau] [--tol T] [--fire off] [--max-steps M]\npresets:');
     for (const p of Object.values(PRESETS)) console.log(`  ${p.name.padEnd(14)} ${p.description}`);
     return;
   }

@@ -230,7 +230,7 @@ export interface CompareRunResult {
   fire?: FireOptions;
   maxDisplacement?: number;
   criterion: CriterionResult;
-  /** Steps run in all. */
+  /** Steps run in all (more than the requested steps if the run was extended). */
   totalSteps: number;
   /** GPU stepping time of the whole run, ms (diagnostics excluded). */
   totalMs: number;
@@ -250,6 +250,8 @@ export interface CompareReport {
   dim: number;
   n: number;
   steps: number;
+  /** Longest run allowed by extension. */
+  maxSteps: number;
   /** Check interval k. */
   every: number;
   criterion: CriterionSpec & { text: string };
@@ -267,6 +269,12 @@ export interface CompareOptions {
   n?: number;
   /** Steps per run. Default the preset's steps. */
   steps?: number;
+  /**
+   * A run that has not met the criterion after `steps` (or met it only within its last 10 %,
+   * or whose plateau still drifts) goes on in chunks of ⌈steps/2⌉ up to this many steps.
+   * Default 2 × steps; equal to steps: no extension.
+   */
+  maxSteps?: number;
   /** Check interval k (stats every k steps). Default 5. */
   every?: number;
   /** Default {@link defaultCriterion}(preset). */
@@ -301,8 +309,9 @@ function gammaText(g: Damping | undefined): string | undefined {
 
 /**
  * Runs every flow of a comparison (the preset's runs plus FIRE, see {@link compareRuns}) from
- * the same start for `steps` steps, recording `flow.stats()` every `every` steps and timing
- * only the `flow.step()` calls, then applies the criterion to each run.
+ * the same start for `steps` steps (longer, up to `maxSteps`, for a run that has not settled),
+ * recording `flow.stats()` every `every` steps and timing only the `flow.step()` calls, then
+ * applies the criterion to each run.
  *
  * @example
  * const report = await compareMethods(device, PRESETS.quadratic, { n: 200, every: 5 });
@@ -314,6 +323,8 @@ export async function compareMethods(device: GPUDevice, preset: Preset, options:
   const every = options.every ?? 5;
   if (!Number.isInteger(every) || every < 1) throw new Error(`wgflow: compare: every must be a positive integer (got ${every})`);
   if (!Number.isInteger(steps) || steps < 1) throw new Error(`wgflow: compare: steps must be a positive integer (got ${steps})`);
+  const maxSteps = options.maxSteps ?? 2 * steps;
+  if (!Number.isInteger(maxSteps) || maxSteps < steps) throw new Error(`wgflow: compare: maxSteps must be an integer ≥ steps (got ${maxSteps})`);
   const criterion = options.criterion ?? defaultCriterion(preset);
   const x0 = preset.positions(n);
   const runs = compareRuns(preset, x0, options.fire ?? {}).filter((r) => !options.only || options.only.includes(r.label));
@@ -330,23 +341,29 @@ export async function compareMethods(device: GPUDevice, preset: Preset, options:
         await flow.step(Math.min(every, steps));
         flow.restore(cp);
       }
+      let target = steps;
       const record = async () => {
         const s = await flow!.stats();
         history.steps.push(s.step);
         history.energy.push(s.energy);
         history.h.push(s.h);
         history.cumMs.push(cum);
-        options.onProgress?.(run, s.step, steps, s.energy);
+        options.onProgress?.(run, s.step, target, s.energy);
       };
       await record();
       let done = 0;
-      while (done < steps) {
-        const m = Math.min(every, steps - done);
-        const t0 = performance.now();
-        await flow.step(m);
-        cum += performance.now() - t0;
-        done += m;
-        await record();
+      for (;;) {
+        while (done < target) {
+          const m = Math.min(every, target - done);
+          const t0 = performance.now();
+          await flow.step(m);
+          cum += performance.now() - t0;
+          done += m;
+          await record();
+        }
+        const c = evaluateCriterion(history.steps, history.energy, criterion);
+        if ((c.reached && !c.late) || target >= maxSteps) break;
+        target = Math.min(maxSteps, target + Math.ceil(steps / 2));
       }
     } catch (e) {
       error = (e as Error).message;
@@ -364,7 +381,7 @@ export async function compareMethods(device: GPUDevice, preset: Preset, options:
     });
   }
   return {
-    preset: preset.name, description: preset.description, dim: preset.dim, n, steps, every,
+    preset: preset.name, description: preset.description, dim: preset.dim, n, steps, maxSteps, every,
     criterion: { ...criterion, text: criterionText(criterion) },
     ...(preset.fMin !== undefined ? { fMin: preset.fMin } : {}),
     ...(options.adapter ? { adapter: options.adapter } : {}),
@@ -396,7 +413,7 @@ const fmt = (v: number | null | undefined, digits = 3): string => (v === null ||
 export function compareTable(report: CompareReport): string {
   const threshold = report.criterion.kind === 'threshold';
   const distHead = threshold ? 'final F − F_min' : 'plateau F_p';
-  const head = ['flow', 'method', 'h', 'γ', 'steps to criterion', 'first in band', 'time to criterion (ms)', 'ms/step', distHead, 'steps vs best', 'time vs best'];
+  const head = ['flow', 'method', 'h', 'γ', 'steps to criterion', 'first in band', 'time to criterion (ms)', 'ms/step', distHead, 'steps run', 'steps vs best', 'time vs best'];
   const rows = report.runs.map((r) => {
     const c = r.criterion;
     const stepsCell = c.reached ? (c.stepLowerBound !== null && c.stepLowerBound < c.step! ? `${c.step} (${c.stepLowerBound}–${c.step})` : String(c.step)) + (c.late ? ' late' : '') : `not reached${r.error ? ' (failed)' : ''}`;
@@ -405,14 +422,14 @@ export function compareTable(report: CompareReport): string {
     const sr = report.ranking.stepRatio[r.label], tr = report.ranking.timeRatio[r.label];
     return [
       r.label, r.method, extra, r.gamma ?? '—', stepsCell, c.firstStep === null ? '—' : String(c.firstStep), c.reached ? fmt(c.ms, 4) : '—', fmt(r.msPerStep),
-      threshold ? fmt(r.finalEnergy - (report.criterion.kind === 'threshold' ? report.criterion.fMin ?? 0 : 0)) : fmt(c.plateau?.value, 6),
+      threshold ? fmt(r.finalEnergy - (report.criterion.kind === 'threshold' ? report.criterion.fMin ?? 0 : 0)) : fmt(c.plateau?.value, 6), String(r.totalSteps),
       sr === null || sr === undefined ? '—' : `×${sr.toFixed(2)}`, tr === null || tr === undefined ? '—' : `×${tr.toFixed(2)}`,
     ];
   });
   const widths = head.map((h, j) => Math.max(h.length, ...rows.map((r) => r[j]!.length)));
   const line = (cells: string[]) => `| ${cells.map((c, j) => c.padEnd(widths[j]!)).join(' | ')} |`;
   const out = [
-    `## ${report.preset}: convergence comparison (N = ${report.n}, d = ${report.dim}, ${report.steps} steps, checked every ${report.every})`,
+    `## ${report.preset}: convergence comparison (N = ${report.n}, d = ${report.dim}, ${report.steps} steps, extended up to ${report.maxSteps} where not settled, checked every ${report.every})`,
     '',
     `Criterion: ${report.criterion.text}.`,
     'Steps: the first check meeting it (in parentheses the range the true first step lies in; "late": within the last 10 % of the run, run longer to confirm). ' +
