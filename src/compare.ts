@@ -456,8 +456,11 @@ export function compareTable(report: CompareReport): string {
 
 /**
  * SVG of the convergence: for a threshold criterion F − F_min, for a plateau |F − F_p| (each
- * run's own plateau), on a log axis against iteration. With `againstFMin` and a known F_min,
- * F − F_min whatever the criterion (non-positive values leave gaps).
+ * run's own plateau), on a log axis against iteration, with the criterion's band as a grey
+ * line. With `againstFMin` and a known F_min, F − F_min whatever the criterion (non-positive
+ * values leave gaps). Values below 10⁻⁶ × the band are drawn at that floor (the gradient and
+ * FIRE flows of a quadratic go on to 1e-30 and below, which would squeeze the part that
+ * matters), and the title says so.
  *
  * @example await writeFile('out/quadratic-compare.svg', compareChartSvg(report));
  */
@@ -465,16 +468,30 @@ export function compareChartSvg(report: CompareReport, againstFMin = false): str
   const threshold = report.criterion.kind === 'threshold';
   const useFMin = threshold || againstFMin;
   const fMin = report.criterion.kind === 'threshold' ? report.criterion.fMin ?? 0 : report.fMin ?? 0;
+  const bands = report.runs.map((r) => r.criterion.band).filter((b) => b > 0 && Number.isFinite(b));
+  const band = threshold ? (report.criterion.kind === 'threshold' ? report.criterion.tol ?? 1e-3 : 1e-3) : bands.length ? Math.min(...bands) : NaN;
+  const floor = Number.isFinite(band) ? band * 1e-6 : 0;
+  let clipped = false;
+  const clip = (v: number) => {
+    if (Number.isFinite(v) && v > 0 && v < floor) {
+      clipped = true;
+      return floor;
+    }
+    return v;
+  };
+  const series = report.runs.map((r) => ({
+    name: r.label,
+    x: r.history.steps,
+    y: r.history.energy.map((e) => clip(useFMin ? e - fMin : Math.abs(e - r.criterion.reference))),
+  }));
+  const xMax = Math.max(0, ...report.runs.map((r) => r.history.steps.at(-1) ?? 0));
+  const bandSeries = (useFMin && !threshold) || !Number.isFinite(band) ? [] : [{ name: threshold ? `tol ${fmt(band)}` : `band ${fmt(band)}`, x: [0, xMax], y: [band, band], color: '#999999' }];
   return lineChartSvg({
-    title: `${report.preset}: ${useFMin ? `energy − F_min (F_min = ${fmt(fMin, 6)})` : '|energy − plateau|'} against iteration`,
+    title: `${report.preset}: ${useFMin ? `energy − F_min (F_min = ${fmt(fMin, 6)})` : '|energy − plateau|'} against iteration${clipped ? ` (floor ${fmt(floor)})` : ''}`,
     xLabel: 'iteration',
     yLabel: useFMin ? 'F − F_min' : '|F − F_p|',
     logY: true,
-    series: report.runs.map((r) => ({
-      name: r.label,
-      x: r.history.steps,
-      y: r.history.energy.map((e) => (useFMin ? e - fMin : Math.abs(e - r.criterion.reference))),
-    })),
+    series: [...series, ...bandSeries],
   });
 }
 

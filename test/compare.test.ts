@@ -157,4 +157,15 @@ describe('compareMethods on the quadratic preset (GPU, N = 200)', () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+  it('plateau criterion through the same machinery (quadratic, gradient flow: plateau F_p ≈ 0, band 1e-3)', async () => {
+    const { device } = await testDevice();
+    const report = await compareMethods(device, PRESETS.quadratic!, { n: 200, steps: 100, every: 5, only: ['gradient'], criterion: { kind: 'plateau' } });
+    const c = report.runs[0]!.criterion;
+    expect(report.criterion.kind).toBe('plateau');
+    expect(c.plateau!.established).toBe(true);
+    expect(Math.abs(c.plateau!.value)).toBeLessThan(1e-6); // F_0 · 0.81^95 ≈ 2e-9
+    expect(c.band).toBe(1e-3);
+    expect(c.step).toBe(35); // the same first check as the threshold 1e-3 around F_min = 0
+    expect(compareChartSvg(report)).toContain('|energy − plateau|');
+  });
 });
