@@ -107,6 +107,30 @@ fn advance() {
   S.rng_counter = S.rng_counter + 1u;
 }
 
+// ---- Automatic step (Params.flags bit 1), one thread, after the MODE-0 reduction ----
+// With l_i a term's length scale (the nearest-neighbour distance of the entropy or KL term),
+// R[6] = max |g_i|/l_i and R[7] = max |v_i|/l_i, and f = auto_frac:
+//   gradient:              h = f / R[6]                   (every displacement h|g_i| <= f l_i)
+//   accelerated, steering: h = min(sqrt(f / (c R[6])), f / R[7]),  c = 1 + gamma s (steering)
+//                          (h^2 c |g_i| <= f l_i and h |v_i| <= f l_i)
+// clamped to [h_min, h_max]. Close pairs make the entropy force stiff (Lipschitz ~ d / r^2),
+// and |g_i| / l_i ~ d / r_i^2 there, so the same rule also keeps the explicit step stable.
+@compute @workgroup_size(1)
+fn auto_step() {
+  var h = prm.h_max;
+  let lg = R[6];
+  let lv = R[7];
+  if (METHOD == 0u) {
+    if (lg > 0.0) { h = min(h, prm.auto_frac / lg); }
+  } else {
+    var c = 1.0;
+    if (METHOD == 2u) { c = 1.0 + damping(S.step) * steering_ratio(); }
+    if (lg > 0.0) { h = min(h, sqrt(prm.auto_frac / (c * lg))); }
+    if (lv > 0.0) { h = min(h, prm.auto_frac / lv); }
+  }
+  S.h = max(h, prm.h_min);
+}
+
 // ---- FIRE 2.0 (force f = -g, power P = sum f.v = -R[2]) ----
 // fire_decide (one thread), on the velocity of the previous step:
 //   P > 0:  n_pos += 1; if n_pos > n_delay: h <- min(h f_inc, h_max), alpha <- alpha f_alpha

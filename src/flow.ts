@@ -6,7 +6,7 @@
 import { commonWgsl, integrateWgsl, potentialWgsl, randomWgsl, reduceWgsl } from './shaders.gen.js';
 import { seedWords, type Seed } from './reference/random.js';
 import {
-  bindBuffers, bindingLayout, compileModule, computePipeline, createBuffer, dispatchFor,
+  bindBuffers, cachedLayout, cachedPipeline, createBuffer, dispatchFor, type BindingKind,
   maxBindingBytes, readBuffer, withErrorScopes, writeView, WORKGROUP_SIZE, type SourceSpan,
 } from './gpu.js';
 import { METHOD_CODES, PARAMS_FIELDS, fieldOffset, STATE_FIELDS, STATE_SIZE, packStruct, unpackStruct, type ParamsName } from './layout.js';
@@ -60,8 +60,21 @@ export interface FlowOptions {
   energy?: EnergyTerm[];
   /** The flow. Default 'gradient'. */
   method?: Method;
-  /** Time step h > 0 (MATH.md's convention: g carries the factor N, so h does not depend on N). */
-  h: number;
+  /**
+   * Time step h > 0 (MATH.md's convention: g carries the factor N, so h does not depend on N),
+   * or 'auto': a global step computed on the GPU every step from the current state so that no
+   * particle moves more than `autoStep.fraction` of its nearest-neighbour distance (see
+   * `autoStep`; needs a term with a length scale: entropy or KL to samples; methods gradient,
+   * accelerated, steering).
+   */
+  h: number | 'auto';
+  /**
+   * The automatic step (h: 'auto'). With l_i the nearest-neighbour distance and f = fraction:
+   * gradient h = f / max_i(|g_i|/l_i); accelerated and steering
+   * h = min( sqrt(f / (c max_i |g_i|/l_i)), f / max_i(|v_i|/l_i) ), c = 1 + γ s; then clamped
+   * to [hMin, hMax]. Defaults: fraction 0.1, hMax 0.05, hMin 1e-9.
+   */
+  autoStep?: { fraction?: number; hMax?: number; hMin?: number };
   /** Damping γ ≥ 0 of the accelerated and steering flows. Default 0.5. */
   gamma?: Damping;
   /** Langevin temperature 1/β: `x ← x − h ∇U + sqrt(2h/β) ξ`. Default 1. */
@@ -175,6 +188,19 @@ function validate(device: GPUDevice, o: FlowOptions): { x: Float32Array; n: numb
   if (!o || typeof o !== 'object') fail('createFlow needs an options object');
   const dim = o.dim;
   if (![1, 2, 3].includes(dim)) fail(`dim must be 1, 2 or 3 (got ${dim})`);
+  const limit = maxBindingBytes(device);
+  const terms = o.energy ?? [];
+  if (!Array.isArray(terms)) fail('energy must be an array of terms');
+  const checkLimit = (n: number) => {
+    // The largest per-particle buffer is the positions (N·dim f32) or the energy densities (T·N f32).
+    const need = Math.max(n * dim * 4, Math.max(1, terms.length) * n * 4);
+    if (need > limit) {
+      fail(`N = ${n} needs a ${need}-byte buffer but this device allows ${limit} bytes per storage binding ` +
+        `(min of maxStorageBufferBindingSize ${device.limits.maxStorageBufferBindingSize} and maxBufferSize ${device.limits.maxBufferSize}); ` +
+        `the largest N for dim = ${dim} with ${terms.length} terms is ${Math.floor(limit / (4 * Math.max(dim, terms.length, 1)))}`);
+    }
+  };
+  if (!(o.positions instanceof Float32Array) && o.positions && typeof o.positions === 'object' && Number.isInteger(o.positions.n)) checkLimit(o.positions.n);
   const x = o.positions instanceof Float32Array ? o.positions : o.positions && typeof o.positions === 'object' ? generatePositions(o.positions, dim) : fail('positions must be a Float32Array or an init spec');
   if (x.length % dim !== 0) fail(`positions length ${x.length} is not a multiple of dim ${dim}`);
   const n = x.length / dim;
@@ -196,27 +222,22 @@ function validate(device: GPUDevice, o: FlowOptions): { x: Float32Array; n: numb
   if (fo.fDec !== undefined && !(fo.fDec > 0 && fo.fDec <= 1)) fail('fire.fDec must be in (0, 1]');
   if (fo.alphaStart !== undefined && fo.alphaStart > 1) fail('fire.alphaStart must be in [0, 1]');
   if (fo.nDelay !== undefined && !Number.isInteger(fo.nDelay)) fail('fire.nDelay must be an integer');
-  if (typeof o.h !== 'number' || !Number.isFinite(o.h) || o.h <= 0) fail(`h must be a finite number > 0 (got ${o.h})`);
+  if (o.h === 'auto') {
+    if (!['gradient', 'accelerated', 'steering'].includes(method)) fail(`h: 'auto' is for the gradient, accelerated and steering flows (FIRE adapts its own step; Langevin needs a fixed h)`);
+    const a = o.autoStep ?? {};
+    for (const [k, v] of Object.entries(a)) if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) fail(`autoStep.${k} must be a finite number > 0 (got ${v})`);
+  } else if (typeof o.h !== 'number' || !Number.isFinite(o.h) || o.h <= 0) fail(`h must be a finite number > 0 or 'auto' (got ${o.h})`);
   const g = o.gamma ?? DEFAULT_GAMMA;
   if (typeof g === 'number') {
     if (!Number.isFinite(g) || g < 0) fail(`gamma must be finite and ≥ 0 (got ${g})`);
   } else if (typeof g === 'object') {
     if (g.schedule !== 'inverse' || !(g.c >= 0) || !Number.isFinite(g.c) || !((g.t0 ?? 1) > 0) || !((g.floor ?? 0) >= 0)) fail('gamma schedule must be { schedule: "inverse", c ≥ 0, t0 > 0, floor ≥ 0 }');
   } else if (typeof g !== 'function') fail('gamma must be a number, a function of the step or a schedule object');
-  const terms = o.energy ?? [];
-  if (!Array.isArray(terms)) fail('energy must be an array of terms');
   if (terms.length > MAX_TERMS) fail(`at most ${MAX_TERMS} energy terms (got ${terms.length})`);
   for (const t of terms) if (!t || (t.kind !== 'potential' && t.kind !== 'kernel')) fail('energy terms must come from wgflow term factories (quadratic(), entropy(), ...)');
   const spsOk = o.stepsPerSubmit === undefined || (Number.isInteger(o.stepsPerSubmit) && o.stepsPerSubmit >= 1);
   if (!spsOk) fail('stepsPerSubmit must be a positive integer');
-  // Buffer limits: the largest per-particle buffer is the energy-density array (T·N floats).
-  const limit = maxBindingBytes(device);
-  const need = Math.max(n * dim * 4, Math.max(1, terms.length) * n * 4);
-  if (need > limit) {
-    fail(`N = ${n} needs a ${need}-byte buffer but this device allows ${limit} bytes per storage binding ` +
-      `(min of maxStorageBufferBindingSize ${device.limits.maxStorageBufferBindingSize} and maxBufferSize ${device.limits.maxBufferSize}); ` +
-      `the largest N for dim = ${dim} with ${terms.length} terms is ${Math.floor(limit / (4 * Math.max(dim, terms.length, 1)))}`);
-  }
+  checkLimit(n);
   return { x, n, method, terms };
 }
 
@@ -284,6 +305,8 @@ export async function createFlow(device: GPUDevice, options: FlowOptions): Promi
   const dim = options.dim;
   const label = options.label ?? 'wgflow.flow';
   const stepsPerSubmit = options.stepsPerSubmit ?? 64;
+  const auto = options.h === 'auto';
+  const h0 = auto ? options.autoStep?.hMax ?? 0.05 : (options.h as number);
   const gammaOpt = options.gamma ?? DEFAULT_GAMMA;
   const created: GPUBuffer[] = [];
   const kernels: TermKernel[] = [];
@@ -333,18 +356,20 @@ export async function createFlow(device: GPUDevice, options: FlowOptions): Promi
         gamma: typeof gammaOpt === 'number' ? gammaOpt : typeof gammaOpt === 'object' ? gammaOpt.c : 0,
         gamma_floor: typeof gammaOpt === 'object' ? gammaOpt.floor ?? 0 : 0,
         gamma_t0: typeof gammaOpt === 'object' ? gammaOpt.t0 ?? 1 : 1,
-        inv_n: 1 / n, h0: options.h,
-        h_max: options.fire?.hMax ?? 10 * options.h, h_min: options.fire?.hMin ?? 0.02 * options.h,
+        inv_n: 1 / n, h0,
+        h_max: auto ? h0 : options.fire?.hMax ?? 10 * h0,
+        h_min: auto ? options.autoStep?.hMin ?? 1e-9 : options.fire?.hMin ?? 0.02 * h0,
+        auto_frac: options.autoStep?.fraction ?? 0.1,
         temperature: options.temperature ?? 1,
         f_inc: options.fire?.fInc ?? 1.1, f_dec: options.fire?.fDec ?? 0.5,
         alpha_start: options.fire?.alphaStart ?? 0.1, f_alpha: options.fire?.fAlpha ?? 0.99,
         n_delay: options.fire?.nDelay ?? 5,
         seed_lo: seed[0], seed_hi: seed[1],
-        flags: options.restart ? 1 : 0, // bit 2 (length scale) is set below once the terms exist
+        flags: (options.restart ? 1 : 0) | (auto ? 2 : 0), // bit 2 (length scale) is set below once the terms exist
         max_disp: options.maxDisplacement ?? 0,
       };
       const uniform = buf('params', 4 * PARAMS_FIELDS.length, GPUBufferUsage.UNIFORM | CD, new Uint8Array(packStruct(PARAMS_FIELDS, params)));
-      const initialState = packStruct(STATE_FIELDS, { step: 0, h: options.h, alpha: params.alpha_start, gamma: 0, last_energy: 3.4e38 });
+      const initialState = packStruct(STATE_FIELDS, { step: 0, h: h0, alpha: params.alpha_start, gamma: 0, last_energy: 3.4e38 });
       const stateBuf = buf('state', STATE_SIZE, S | CS | CD, new Uint8Array(initialState));
       const flagsInit = new Uint32Array([0xffffffff, 0, 0, 0]);
       const flags = buf('flags', 16, S | CS | CD, flagsInit);
@@ -356,9 +381,9 @@ export async function createFlow(device: GPUDevice, options: FlowOptions): Promi
       const constants = { D: dim, WG: wg };
 
       // Potential kernel.
-      const potModule = await compileModule(device, `${label}.potential`, src.code, src.spans);
-      const potLayout = bindingLayout(device, `${label}.potential.layout`, ['read', 'storage', 'storage', 'read', 'uniform']);
-      const potPipe = await computePipeline(device, `${label}.potential`, potModule, constants, 'main', potLayout);
+      const potKinds: BindingKind[] = ['read', 'storage', 'storage', 'read', 'uniform'];
+      const potLayout = cachedLayout(device, potKinds);
+      const potPipe = await cachedPipeline(device, `${label}.potential`, src.code, constants, 'main', [potKinds], src.spans);
       const potBind = bindBuffers(device, `${label}.potential`, potLayout, [positions, grad, energyBuf, paramsBuf, uniform]);
 
       // Kernel terms.
@@ -369,14 +394,17 @@ export async function createFlow(device: GPUDevice, options: FlowOptions): Promi
       const kernelConstants = terms.map((t, slot) => (t.kind === 'kernel' ? { slot, kernel: kernels[terms.slice(0, slot).filter((u) => u.kind === 'kernel').length]! } : undefined));
 
       // Reductions: MODE 0 (in the loop) and MODE 1 (diagnostics).
-      const redModule = await compileModule(device, `${label}.reduce`, commonWgsl + reduceWgsl);
-      const redLayout = bindingLayout(device, `${label}.reduce.layout`, ['read', 'read', 'read', 'read', 'storage', 'uniform', 'read', 'read']);
-      const finLayout = bindingLayout(device, `${label}.reduceFinish.layout`, ['read', 'storage', 'uniform']);
-      const emptyLayout = bindingLayout(device, `${label}.empty.layout`, []);
+      const redCode = commonWgsl + reduceWgsl;
+      const redKinds: BindingKind[] = ['read', 'read', 'read', 'read', 'storage', 'uniform', 'read', 'read'];
+      const finKinds: BindingKind[] = ['read', 'storage', 'uniform'];
+      const redLayout = cachedLayout(device, redKinds);
+      const finLayout = cachedLayout(device, finKinds);
+      const emptyLayout = cachedLayout(device, []);
       const emptyBind = device.createBindGroup({ label: `${label}.empty`, layout: emptyLayout, entries: [] });
       const K0 = 8, K1 = 14 + T;
       const lengthScale = kernels.find((k) => k.lengthScale)?.lengthScale;
       const lengthBuf = lengthScale ?? buf('noLengthScale', 16, S);
+      if (auto && !lengthScale) fail(`h: 'auto' needs a term with a length scale (entropy() or klToSamples()); give a fixed h for this energy`);
       if (lengthScale) {
         params.flags = (params.flags ?? 0) | 4;
         device.queue.writeBuffer(uniform, fieldOffset(PARAMS_FIELDS, 'flags'), new Uint32Array([params.flags]));
@@ -390,30 +418,32 @@ export async function createFlow(device: GPUDevice, options: FlowOptions): Promi
       const sums0b = buf('sums0b', K0 * 4, S | CS);
       const sums1 = buf('sums1', K1 * 4, S | CS);
       const rowsBuf = buf('reduceRows', 16, GPUBufferUsage.UNIFORM | CD, new Uint32Array([redRows, 0, 0, 0]));
-      const red0 = await computePipeline(device, `${label}.reduce0`, redModule, { ...constants, MODE: 0, K: K0, KSUM: 4, T }, 'main', [redLayout]);
-      const fin0 = await computePipeline(device, `${label}.reduce0.finish`, redModule, { ...constants, MODE: 0, K: K0, KSUM: 4, T }, 'finish', [emptyLayout, finLayout]);
-      const red1 = await computePipeline(device, `${label}.reduce1`, redModule, { ...constants, MODE: 1, K: K1, KSUM: 12 + T, T }, 'main', [redLayout]);
-      const fin1 = await computePipeline(device, `${label}.reduce1.finish`, redModule, { ...constants, MODE: 1, K: K1, KSUM: 12 + T, T }, 'finish', [emptyLayout, finLayout]);
+      const red0 = await cachedPipeline(device, `${label}.reduce0`, redCode, { ...constants, MODE: 0, K: K0, KSUM: 4, T }, 'main', [redKinds]);
+      const fin0 = await cachedPipeline(device, `${label}.reduce0.finish`, redCode, { ...constants, MODE: 0, K: K0, KSUM: 4, T }, 'finish', [[], finKinds]);
+      const red1 = await cachedPipeline(device, `${label}.reduce1`, redCode, { ...constants, MODE: 1, K: K1, KSUM: 12 + T, T }, 'main', [redKinds]);
+      const fin1 = await cachedPipeline(device, `${label}.reduce1.finish`, redCode, { ...constants, MODE: 1, K: K1, KSUM: 12 + T, T }, 'finish', [[], finKinds]);
       const redBind = bindBuffers(device, `${label}.reduce`, redLayout, [positions, velocities, grad, energyBuf, partials, uniform, weightsBuf, lengthBuf]);
       const fin0Bind = bindBuffers(device, `${label}.reduce0.finish`, finLayout, [partials, sums0, rowsBuf]);
       const fin0bBind = bindBuffers(device, `${label}.reduce0b.finish`, finLayout, [partials, sums0b, rowsBuf]);
       const fin1Bind = bindBuffers(device, `${label}.reduce1.finish`, finLayout, [partials, sums1, rowsBuf]);
 
       // Integrator.
-      const intModule = await compileModule(device, `${label}.integrate`, commonWgsl + randomWgsl + integrateWgsl);
-      const intLayout = bindingLayout(device, `${label}.integrate.layout`, ['storage', 'storage', 'read', 'read', 'storage', 'uniform', 'read', 'storage', 'read']);
+      const intCode = commonWgsl + randomWgsl + integrateWgsl;
+      const intKinds: BindingKind[] = ['storage', 'storage', 'read', 'read', 'storage', 'uniform', 'read', 'storage', 'read'];
+      const intLayout = cachedLayout(device, intKinds);
       const intConst = { ...constants, METHOD: METHOD_CODES[method] };
-      const intPipe = await computePipeline(device, `${label}.integrate`, intModule, intConst, 'main', intLayout);
-      const advPipe = await computePipeline(device, `${label}.advance`, intModule, intConst, 'advance', intLayout);
+      const intPipe = await cachedPipeline(device, `${label}.integrate`, intCode, intConst, 'main', [intKinds]);
+      const advPipe = await cachedPipeline(device, `${label}.advance`, intCode, intConst, 'advance', [intKinds]);
       const fire = method === 'fire'
         ? {
-            decide: await computePipeline(device, `${label}.fireDecide`, intModule, intConst, 'fire_decide', intLayout),
-            kick: await computePipeline(device, `${label}.fireKick`, intModule, intConst, 'fire_kick', intLayout),
-            move: await computePipeline(device, `${label}.fireMove`, intModule, intConst, 'fire_move', intLayout),
+            decide: await cachedPipeline(device, `${label}.fireDecide`, intCode, intConst, 'fire_decide', [intKinds]),
+            kick: await cachedPipeline(device, `${label}.fireKick`, intCode, intConst, 'fire_kick', [intKinds]),
+            move: await cachedPipeline(device, `${label}.fireMove`, intCode, intConst, 'fire_move', [intKinds]),
           }
         : undefined;
       const intBind = bindBuffers(device, `${label}.integrate`, intLayout, [positions, velocities, grad, sums0, stateBuf, uniform, gammaTable, flags, sums0b]);
-      const needsReduce = method === 'steering' || method === 'fire' || (options.restart === true && method === 'accelerated');
+      const autoPipe = auto ? await cachedPipeline(device, `${label}.autoStep`, intCode, intConst, 'auto_step', [intKinds]) : undefined;
+      const needsReduce = auto || method === 'steering' || method === 'fire' || (options.restart === true && method === 'accelerated');
 
       let stepCount = 0; // host mirror of State.step
       const weights = terms.map((t) => t.weight);
@@ -436,6 +466,11 @@ export async function createFlow(device: GPUDevice, options: FlowOptions): Promi
       const encodeOne = (pass: GPUComputePassEncoder) => {
         encodeForce(pass);
         if (needsReduce) encodeReduce(pass, 0);
+        if (autoPipe) {
+          pass.setPipeline(autoPipe);
+          pass.setBindGroup(0, intBind);
+          pass.dispatchWorkgroups(1);
+        }
         if (fire) {
           pass.setBindGroup(0, intBind);
           pass.setPipeline(fire.decide);

@@ -152,3 +152,56 @@ export function maxBindingBytes(device: GPUDevice): number {
 export function writeView(device: GPUDevice, buffer: GPUBuffer, offset: number, view: ArrayBufferView): void {
   device.queue.writeBuffer(buffer, offset, view.buffer as ArrayBuffer, view.byteOffset, view.byteLength);
 }
+
+interface DeviceCache {
+  modules: Map<string, Promise<GPUShaderModule>>;
+  layouts: Map<string, GPUBindGroupLayout>;
+  pipelines: Map<string, Promise<GPUComputePipeline>>;
+}
+const caches = new WeakMap<GPUDevice, DeviceCache>();
+
+function cacheOf(device: GPUDevice): DeviceCache {
+  let c = caches.get(device);
+  if (!c) caches.set(device, (c = { modules: new Map(), layouts: new Map(), pipelines: new Map() }));
+  return c;
+}
+
+/** A bind group layout shared by every user of the same binding kinds on this device. */
+export function cachedLayout(device: GPUDevice, kinds: BindingKind[]): GPUBindGroupLayout {
+  const c = cacheOf(device);
+  const key = kinds.join(',');
+  let l = c.layouts.get(key);
+  if (!l) c.layouts.set(key, (l = bindingLayout(device, `wgflow.layout(${key})`, kinds)));
+  return l;
+}
+
+/**
+ * A compute pipeline built once per device for the same WGSL text, constants, entry point and
+ * binding kinds (one array per bind group), so creating many flows compiles each kernel once.
+ * Compile errors are thrown (and not cached).
+ */
+export function cachedPipeline(
+  device: GPUDevice,
+  label: string,
+  code: string,
+  constants: Record<string, number>,
+  entryPoint: string,
+  groups: BindingKind[][],
+  spans: SourceSpan[] = [],
+): Promise<GPUComputePipeline> {
+  const c = cacheOf(device);
+  const key = `${entryPoint}|${JSON.stringify(constants)}|${groups.map((g) => g.join(',')).join('/')}|${code}`;
+  let p = c.pipelines.get(key);
+  if (!p) {
+    let m = c.modules.get(code);
+    if (!m) {
+      m = compileModule(device, label, code, spans);
+      c.modules.set(code, m);
+      m.catch(() => c.modules.delete(code));
+    }
+    p = m.then((module) => computePipeline(device, label, module, constants, entryPoint, groups.map((g) => cachedLayout(device, g))));
+    c.pipelines.set(key, p);
+    p.catch(() => c.pipelines.delete(key));
+  }
+  return p;
+}
