@@ -19,7 +19,7 @@
 // Cells are integer coordinates c = floor((x - origin) / h_l) clamped to [-2^22, 2^22]. They
 // are not stored densely: cell (cx, cy, cz) lives in bucket (cx + row_hash(cy, cz)) mod T_l of
 // its level's table of T_l buckets (T_0 = a power of two >= the number of points, T_l =
-// max(64, T_0 / 4^l); the levels' tables are concatenated). So the memory is
+// max(64, T_0 / 2^l); the levels' tables are concatenated). So the memory is
 // O(N) whatever the spread of the data, and the cells of one row are consecutive buckets: a
 // row segment is one contiguous range of sorted points. Different cells may share a bucket;
 // the search only ever reads extra candidates from it, never misses any.
@@ -120,7 +120,7 @@ fn dist2(a: vec3f, b: vec3f) -> f32 {
 // Host-written constants of a grid. Mirrored by GRID_PARAMS_FIELDS in src/kernels/grid.ts.
 struct GridParams {
   m: u32,              // number of points
-  t: u32,              // buckets of level 0 (a power of two); level l has max(64, t >> 2l)
+  t: u32,              // buckets of level 0 (a power of two); level l has max(64, t >> l)
   levels: u32,         // levels in use, <= MAX_LEVELS
   nwg_bounds: u32,     // workgroups of `bounds`
   ratio: f32,          // cell side ratio between consecutive levels
@@ -284,7 +284,7 @@ fn grid_setup() {
   var base = 0u;
   for (var l = 0u; l < MAX_LEVELS; l++) {
     let inv_h = 1.0 / h;
-    let tl = max(64u, gp.t >> (2u * l));
+    let tl = max(64u, gp.t >> l);
     var lvl: LevelInfo;
     lvl.inv_h = inv_h;
     lvl.h = h;

@@ -8,8 +8,9 @@
 // Search (one thread per query, entry `search`): the k best candidates are kept in registers,
 // sorted by (squared distance, index), so the result does not depend on the order in which
 // candidates are met (ties at exactly equal f32 distance go to the lower index). Level by
-// level, the thread visits the cells around its own ring by ring (Chebyshev rings of cells),
-// clipped to the grid's bounding box and pruned row by row against the current k-th
+// level, the thread visits the cells around its own: first the whole box of radius
+// max(1, distance to the bounding box) as full rows, then ring by ring (Chebyshev rings of
+// cells), clipped to the grid's bounding box and pruned row by row against the current k-th
 // distance. After ring r, every unvisited point is at least
 //     LB(r) = h * (r + min over unexhausted sides of the query's offset in its cell - 2*delta)
 // away (delta bounds the f32 rounding of the cell coordinates), so the search stops when the
@@ -74,7 +75,7 @@ const FBW: u32 = 64u;          // threads per fallback workgroup
 struct SearchParams {
   nq: u32,             // number of queries
   m: u32,              // number of grid points
-  t: u32,              // buckets per level
+  pad2: u32,
   levels: u32,         // levels to search
   inf: f32,            // +inf, the distance of a missing neighbour
   budget: u32,         // work units per level before moving to the next one
@@ -225,7 +226,9 @@ fn search_level(l: u32, x: vec3f, qi: u32) -> bool {
   let h = lv.h;
   let below = cmin - c;
   let above = c - cmax;
-  let r0 = max(0, max(max(max(below.x, above.x), max(below.y, above.y)), max(below.z, above.z)));
+  // The first step visits the whole box of radius max(r0, 1) as full rows (rings below r0
+  // miss the bounding box); later steps visit one ring each.
+  let r0 = max(1, max(max(max(below.x, above.x), max(below.y, above.y)), max(below.z, above.z)));
   let stop = work + sp.budget;
   for (var r = r0; r < ICLAMP * 4; r++) {
     // 2 * delta: twice the rounding bound of a cell coordinate near this query.
@@ -254,7 +257,7 @@ fn search_level(l: u32, x: vec3f, qi: u32) -> bool {
         }
         if (xa > xb) { continue; }
         let rh = row_hash(c.y + dy, c.z + dz);
-        if (max(abs(dy), abs(dz)) == r) {
+        if (r == r0 || max(abs(dy), abs(dz)) == r) {
           visit(l, xa, xb, rh, x, qi);
         } else {
           // Inside the ring's box: only the two end cells of the row are new.

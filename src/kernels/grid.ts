@@ -10,12 +10,12 @@
  * origin is the coordinate-wise median of the samples. A bounding box far larger than the
  * typical spacing (a tight cluster plus far outliers) therefore does not inflate the cells,
  * exact duplicates are ignored by the statistic, and points on a line get the line's spacing.
- * Cells are hashed into a table of T = nextPow2(M) buckets (a quarter as many per coarser
+ * Cells are hashed into a table of T = nextPow2(M) buckets (half as many per coarser
  * level), so memory is O(M) whatever the spread. Coarser levels (cell side ×`ratio` per level) let sparse regions and
  * outliers finish their ring search in a few rings; see src/kernels/neighbors.ts for the
  * search and its worst case.
  *
- * Memory: (levels·M + 1.34·T)·4 + 16·M bytes, T = nextPow2(M): about 30–40 bytes per point.
+ * Memory: (levels·M + 2·T)·4 + 16·M bytes, T = nextPow2(M): about 40–50 bytes per point.
  */
 import { commonWgsl, gridWgsl } from '../shaders.gen.js';
 import { compileModule, computePipeline, createBuffer, dispatchFor, dispatchSize, readBuffer, WORKGROUP_SIZE } from '../gpu.js';
@@ -135,9 +135,9 @@ export function bucketCount(n: number): number {
   return t;
 }
 
-/** Buckets of level l (max(64, T / 4^l)) for a level-0 count T, as grid_setup computes them. */
+/** Buckets of level l (max(64, T / 2^l)) for a level-0 count T, as grid_setup computes them. */
 export function levelBuckets(t: number, level: number): number {
-  return Math.max(64, Math.floor(t / 4 ** level));
+  return Math.max(64, Math.floor(t / 2 ** level));
 }
 
 /** Total buckets of all levels. */
@@ -286,7 +286,7 @@ export interface GridKernel {
   readonly count: number;
   readonly dim: number;
   readonly levels: number;
-  /** Buckets of level 0 (a power of two >= count); level l has max(64, buckets / 4^l). */
+  /** Buckets of level 0 (a power of two >= count); level l has max(64, buckets / 2^l). */
   readonly buckets: number;
   readonly ratio: number;
   /** The point buffer the grid indexes (not owned). */

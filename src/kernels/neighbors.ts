@@ -38,7 +38,7 @@ const NSTATS_HEADER = 16;
 
 /** Fields of `struct SearchParams` of neighbors.wgsl, in order. */
 export const SEARCH_PARAMS_FIELDS: readonly (readonly [string, Scalar])[] = [
-  ['nq', 'u32'], ['m', 'u32'], ['t', 'u32'], ['levels', 'u32'],
+  ['nq', 'u32'], ['m', 'u32'], ['pad2', 'u32'], ['levels', 'u32'],
   ['inf', 'f32'], ['budget', 'u32'], ['pad0', 'u32'], ['pad1', 'u32'],
 ];
 
@@ -144,7 +144,7 @@ export async function createNeighborSearch(device: GPUDevice, options: NeighborS
     return b;
   };
   const params = buf('params', 32, GPUBufferUsage.UNIFORM, new Uint8Array(packStruct(SEARCH_PARAMS_FIELDS, {
-    nq: n, m: grid.count, t: grid.buckets, levels: grid.levels, inf: Infinity, budget,
+    nq: n, m: grid.count, levels: grid.levels, inf: Infinity, budget,
   })));
   const index = buf('index', n * k * 4, S | CS);
   const distance = buf('distance', n * k * 4, S | CS);
