@@ -58,6 +58,12 @@ export interface FlowOptions {
   velocities?: Float32Array;
   /** The energy: a weighted sum of terms. Default [] (F = 0). */
   energy?: EnergyTerm[];
+  /**
+   * Kernel terms evaluated only by `stats()` (never in the step loop), reported in
+   * `stats().monitors` and not added to the energy: e.g. the KL estimate to target samples
+   * while the flow follows another energy. Default [].
+   */
+  monitor?: KernelTerm[];
   /** The flow. Default 'gradient'. */
   method?: Method;
   /**
@@ -105,6 +111,8 @@ export interface FlowStats {
   energy: number;
   /** Energy of each term by label. */
   terms: Record<string, number>;
+  /** Values of the monitor terms by label (not part of `energy`). */
+  monitors: Record<string, number>;
   /** Kinetic energy ½ mean |v|². */
   kinetic: number;
   /** Residual mean |g|². */
@@ -184,20 +192,23 @@ function fail(msg: string): never {
 }
 
 /** Validates and normalises options before any GPU object exists (nothing half-built). */
-function validate(device: GPUDevice, o: FlowOptions): { x: Float32Array; n: number; method: Method; terms: EnergyTerm[] } {
+function validate(device: GPUDevice, o: FlowOptions): { x: Float32Array; n: number; method: Method; terms: EnergyTerm[]; monitors: KernelTerm[] } {
   if (!o || typeof o !== 'object') fail('createFlow needs an options object');
   const dim = o.dim;
   if (![1, 2, 3].includes(dim)) fail(`dim must be 1, 2 or 3 (got ${dim})`);
   const limit = maxBindingBytes(device);
   const terms = o.energy ?? [];
   if (!Array.isArray(terms)) fail('energy must be an array of terms');
+  const monitors = o.monitor ?? [];
+  if (!Array.isArray(monitors) || monitors.some((t) => !t || t.kind !== 'kernel')) fail('monitor must be an array of kernel terms (entropy(), klToSamples(), interaction())');
+  const slots = terms.length + monitors.length;
   const checkLimit = (n: number) => {
     // The largest per-particle buffer is the positions (N·dim f32) or the energy densities (T·N f32).
-    const need = Math.max(n * dim * 4, Math.max(1, terms.length) * n * 4);
+    const need = Math.max(n * dim * 4, Math.max(1, slots) * n * 4);
     if (need > limit) {
       fail(`N = ${n} needs a ${need}-byte buffer but this device allows ${limit} bytes per storage binding ` +
         `(min of maxStorageBufferBindingSize ${device.limits.maxStorageBufferBindingSize} and maxBufferSize ${device.limits.maxBufferSize}); ` +
-        `the largest N for dim = ${dim} with ${terms.length} terms is ${Math.floor(limit / (4 * Math.max(dim, terms.length, 1)))}`);
+        `the largest N for dim = ${dim} with ${slots} terms is ${Math.floor(limit / (4 * Math.max(dim, slots, 1)))}`);
     }
   };
   if (!(o.positions instanceof Float32Array) && o.positions && typeof o.positions === 'object' && Number.isInteger(o.positions.n)) checkLimit(o.positions.n);
@@ -233,12 +244,12 @@ function validate(device: GPUDevice, o: FlowOptions): { x: Float32Array; n: numb
   } else if (typeof g === 'object') {
     if (g.schedule !== 'inverse' || !(g.c >= 0) || !Number.isFinite(g.c) || !((g.t0 ?? 1) > 0) || !((g.floor ?? 0) >= 0)) fail('gamma schedule must be { schedule: "inverse", c ≥ 0, t0 > 0, floor ≥ 0 }');
   } else if (typeof g !== 'function') fail('gamma must be a number, a function of the step or a schedule object');
-  if (terms.length > MAX_TERMS) fail(`at most ${MAX_TERMS} energy terms (got ${terms.length})`);
+  if (slots > MAX_TERMS) fail(`at most ${MAX_TERMS} energy and monitor terms (got ${slots})`);
   for (const t of terms) if (!t || (t.kind !== 'potential' && t.kind !== 'kernel')) fail('energy terms must come from wgflow term factories (quadratic(), entropy(), ...)');
   const spsOk = o.stepsPerSubmit === undefined || (Number.isInteger(o.stepsPerSubmit) && o.stepsPerSubmit >= 1);
   if (!spsOk) fail('stepsPerSubmit must be a positive integer');
   checkLimit(n);
-  return { x, n, method, terms };
+  return { x, n, method, terms, monitors };
 }
 
 function uniqueLabels(terms: EnergyTerm[]): string[] {
@@ -301,7 +312,7 @@ function potentialSource(terms: { term: PotentialTerm; slot: number; base: numbe
  * flow.destroy();
  */
 export async function createFlow(device: GPUDevice, options: FlowOptions): Promise<Flow> {
-  const { x: x0, n, method, terms } = validate(device, options);
+  const { x: x0, n, method, terms, monitors } = validate(device, options);
   const dim = options.dim;
   const label = options.label ?? 'wgflow.flow';
   const stepsPerSubmit = options.stepsPerSubmit ?? 64;
@@ -334,8 +345,10 @@ export async function createFlow(device: GPUDevice, options: FlowOptions): Promi
       const positions = buf('positions', n * dim * 4, S | CS | CD | GPUBufferUsage.VERTEX, x0);
       const velocities = buf('velocities', n * dim * 4, S | CS | CD | GPUBufferUsage.VERTEX, options.velocities ?? new Float32Array(n * dim));
       const grad = buf('gradient', n * dim * 4, S | CS);
-      const energyBuf = buf('energy', Math.max(1, T) * n * 4, S | CS);
-      const labels = uniqueLabels(terms);
+      const TA = T + monitors.length;
+      const energyBuf = buf('energy', Math.max(1, TA) * n * 4, S | CS);
+      const allLabels = uniqueLabels([...terms, ...monitors]);
+      const labels = allLabels.slice(0, T);
 
       // Potential terms share one generated kernel.
       const pots: { term: PotentialTerm; slot: number; base: number }[] = [];
@@ -392,6 +405,15 @@ export async function createFlow(device: GPUDevice, options: FlowOptions): Promi
         kernels.push(await (t as KernelTerm).create({ device, n, dim, positions, grad, energy: energyBuf, slot, label: `${label}.term${slot}` }));
       }
       const kernelConstants = terms.map((t, slot) => (t.kind === 'kernel' ? { slot, kernel: kernels[terms.slice(0, slot).filter((u) => u.kind === 'kernel').length]! } : undefined));
+      // Monitors write their own slots and add their gradients to a scratch buffer.
+      const scratchGrad = monitors.length ? buf('monitorGradient', n * dim * 4, S | CD) : undefined;
+      const monitorKernels: TermKernel[] = [];
+      for (const [j, t] of monitors.entries()) {
+        const k = await t.create({ device, n, dim, positions, grad: scratchGrad!, energy: energyBuf, slot: T + j, label: `${label}.monitor${j}` });
+        monitorKernels.push(k);
+        kernels.push(k); // destroyed with the flow
+      }
+      const stepKernels = kernels.slice(0, kernels.length - monitorKernels.length);
 
       // Reductions: MODE 0 (in the loop) and MODE 1 (diagnostics).
       const redCode = commonWgsl + reduceWgsl;
@@ -401,8 +423,8 @@ export async function createFlow(device: GPUDevice, options: FlowOptions): Promi
       const finLayout = cachedLayout(device, finKinds);
       const emptyLayout = cachedLayout(device, []);
       const emptyBind = device.createBindGroup({ label: `${label}.empty`, layout: emptyLayout, entries: [] });
-      const K0 = 8, K1 = 14 + T;
-      const lengthScale = kernels.find((k) => k.lengthScale)?.lengthScale;
+      const K0 = 8, K1 = 14 + TA;
+      const lengthScale = stepKernels.find((k) => k.lengthScale)?.lengthScale;
       const lengthBuf = lengthScale ?? buf('noLengthScale', 16, S);
       if (auto && !lengthScale) fail(`h: 'auto' needs a term with a length scale (entropy() or klToSamples()); give a fixed h for this energy`);
       if (lengthScale) {
@@ -420,8 +442,8 @@ export async function createFlow(device: GPUDevice, options: FlowOptions): Promi
       const rowsBuf = buf('reduceRows', 16, GPUBufferUsage.UNIFORM | CD, new Uint32Array([redRows, 0, 0, 0]));
       const red0 = await cachedPipeline(device, `${label}.reduce0`, redCode, { ...constants, MODE: 0, K: K0, KSUM: 4, T }, 'main', [redKinds]);
       const fin0 = await cachedPipeline(device, `${label}.reduce0.finish`, redCode, { ...constants, MODE: 0, K: K0, KSUM: 4, T }, 'finish', [[], finKinds]);
-      const red1 = await cachedPipeline(device, `${label}.reduce1`, redCode, { ...constants, MODE: 1, K: K1, KSUM: 12 + T, T }, 'main', [redKinds]);
-      const fin1 = await cachedPipeline(device, `${label}.reduce1.finish`, redCode, { ...constants, MODE: 1, K: K1, KSUM: 12 + T, T }, 'finish', [[], finKinds]);
+      const red1 = await cachedPipeline(device, `${label}.reduce1`, redCode, { ...constants, MODE: 1, K: K1, KSUM: 12 + TA, T: TA }, 'main', [redKinds]);
+      const fin1 = await cachedPipeline(device, `${label}.reduce1.finish`, redCode, { ...constants, MODE: 1, K: K1, KSUM: 12 + TA, T: TA }, 'finish', [[], finKinds]);
       const redBind = bindBuffers(device, `${label}.reduce`, redLayout, [positions, velocities, grad, energyBuf, partials, uniform, weightsBuf, lengthBuf]);
       const fin0Bind = bindBuffers(device, `${label}.reduce0.finish`, finLayout, [partials, sums0, rowsBuf]);
       const fin0bBind = bindBuffers(device, `${label}.reduce0b.finish`, finLayout, [partials, sums0b, rowsBuf]);
@@ -452,7 +474,7 @@ export async function createFlow(device: GPUDevice, options: FlowOptions): Promi
         pass.setPipeline(potPipe);
         pass.setBindGroup(0, potBind);
         pass.dispatchWorkgroups(wx, wy);
-        for (const k of kernels) k.encode(pass);
+        for (const k of stepKernels) k.encode(pass);
       };
       const encodeReduce = (pass: GPUComputePassEncoder, mode: 0 | 1, second = false) => {
         pass.setPipeline(mode === 0 ? red0 : red1);
@@ -560,8 +582,10 @@ export async function createFlow(device: GPUDevice, options: FlowOptions): Promi
           alive();
           return withErrorScopes(device, 'flow.stats', async () => {
             const enc = device.createCommandEncoder({ label: `${label}.stats` });
+            if (scratchGrad) enc.clearBuffer(scratchGrad);
             const pass = enc.beginComputePass({ label: `${label}.stats` });
             encodeForce(pass);
+            for (const k of monitorKernels) k.encode(pass);
             encodeReduce(pass, 1);
             pass.end();
             device.queue.submit([enc.finish()]);
@@ -581,12 +605,16 @@ export async function createFlow(device: GPUDevice, options: FlowOptions): Promi
               termsOut[labels[slot]!] = v;
               total += v;
             });
+            const monitorsOut: Record<string, number> = {};
+            monitors.forEach((t, j) => {
+              monitorsOut[allLabels[T + j]!] = t.weight * (r[12 + T + j]! / n + monitorKernels[j]!.constant());
+            });
             const m = [0, 1, 2].slice(0, dim).map((c) => r[3 + c]! / n);
             const idx = (a: number, b: number) => { const [p, q] = a <= b ? [a, b] : [b, a]; return 6 + [0, 1, 2, 3, 4, 5][p === 0 ? q : p === 1 ? 2 + q : 5]!; };
             const cov: number[] = [];
             for (let a = 0; a < dim; a++) for (let b = 0; b < dim; b++) cov.push(r[idx(a, b)]! / n - m[a]! * m[b]!);
             return {
-              step: st.step, energy: total, terms: termsOut,
+              step: st.step, energy: total, terms: termsOut, monitors: monitorsOut,
               kinetic: 0.5 * r[0]! / n, residual: r[1]! / n,
               mean: m.map((v, c) => v + shift[c]!), covariance: cov,
               h: st.h, gamma: st.gamma, s: st.s, alpha: st.alpha, power: st.power, restarts: st.restarts,
