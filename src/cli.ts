@@ -6,7 +6,7 @@
  *
  *   wgflow [preset] [--n N] [--steps S] [--every K] [--out DIR]
  *   wgflow compare <preset> [--n N] [--steps S] [--max-steps M] [--every K] [--out DIR]
- *                  [--criterion threshold|plateau] [--tol T] [--fire off]
+ *                  [--criterion threshold|plateau] [--tol T] [--fire off] [--fire-cap X] [--fire-hmax H]
  *   wgflow list
  *
  * `compare` runs the preset's flows plus FIRE from the same start and reports the steps and
@@ -49,7 +49,7 @@ function numFlag(flags: Record<string, string>, name: string): number | undefine
 
 /** `wgflow compare <preset>`: steps and time to convergence of each flow (src/compare.ts). */
 async function compare(name: string | undefined, flags: Record<string, string>): Promise<void> {
-  if (!name) throw new Error(`usage: wgflow compare <preset> [--n N] [--steps S] [--every K] [--out DIR] [--criterion threshold|plateau] [--tol T] [--fire off] [--max-steps M]; presets: ${Object.keys(PRESETS).join(', ')}`);
+  if (!name) throw new Error(`usage: wgflow compare <preset> [--n N] [--steps S] [--every K] [--out DIR] [--max-steps M] [--criterion threshold|plateau] [--tol T] [--fire off] [--fire-cap X] [--fire-hmax H]; presets: ${Object.keys(PRESETS).join(', ')}`);
   const preset = PRESETS[name];
   if (!preset) throw new Error(`unknown preset '${name}'; presets: ${Object.keys(PRESETS).join(', ')}`);
   let criterion: CriterionSpec = defaultCriterion(preset);
@@ -71,7 +71,10 @@ async function compare(name: string | undefined, flags: Record<string, string>):
     maxSteps: intFlag(flags, 'max-steps'),
     every: intFlag(flags, 'every'),
     criterion,
-    fire: flags.fire === 'off' ? false : {},
+    fire: flags.fire === 'off' ? false : {
+      ...(flags['fire-cap'] !== undefined ? { maxDisplacement: flags['fire-cap'] === '0' ? 0 : numFlag(flags, 'fire-cap') } : {}),
+      ...(flags['fire-hmax'] !== undefined ? { hMax: numFlag(flags, 'fire-hmax') } : {}),
+    },
     adapter: summary,
     onProgress: (run, step, total, energy) => {
       const now = Date.now();
@@ -94,7 +97,7 @@ async function main(): Promise<void> {
   const name = positional[0] ?? (PRESETS['fokker-planck'] ? 'fokker-planck' : 'quadratic');
   if (name === 'list' || flags.help !== undefined) {
     console.log('usage: wgflow [preset] [--n N] [--steps S] [--every K] [--out DIR]\n' +
-      '       wgflow compare <preset> [--n N] [--steps S] [--every K] [--out DIR] [--criterion threshold|plateau] [--tol T] [--fire off] [--max-steps M]\npresets:');
+      '       wgflow compare <preset> [--n N] [--steps S] [--every K] [--out DIR] [--max-steps M] [--criterion threshold|plateau] [--tol T] [--fire off] [--fire-cap X] [--fire-hmax H]\npresets:');
     for (const p of Object.values(PRESETS)) console.log(`  ${p.name.padEnd(14)} ${p.description}`);
     return;
   }
