@@ -28,7 +28,7 @@ struct Params {
   flags: u32,          // bit 0: adaptive restart; bit 1: automatic step
   max_disp: f32,       // cap on the largest displacement per step (0: none)
   auto_frac: f32,      // automatic step: displacement as a fraction of the NN distance
-  pad0: u32,
+  length_stride: u32,  // stride of the length-scale buffer (k of a k-NN distance table)
   pad1: u32,
 }
 

@@ -57,7 +57,7 @@ fn columns(i: u32) -> array<f32, KMAX> {
     out[4] = vv;
     out[5] = gg;
     if ((prm.flags & FLAG_LENGTH) != 0u) {
-      let l = max(L[i], 1e-30);
+      let l = max(L[i * prm.length_stride], 1e-30);
       out[6] = sqrt(gg) / l;
       out[7] = sqrt(vv) / l;
     }

@@ -425,11 +425,12 @@ export async function createFlow(device: GPUDevice, options: FlowOptions): Promi
       const emptyBind = device.createBindGroup({ label: `${label}.empty`, layout: emptyLayout, entries: [] });
       const K0 = 8, K1 = 14 + TA;
       const lengthScale = stepKernels.find((k) => k.lengthScale)?.lengthScale;
-      const lengthBuf = lengthScale ?? buf('noLengthScale', 16, S);
+      const lengthBuf = lengthScale?.buffer ?? buf('noLengthScale', 16, S);
       if (auto && !lengthScale) fail(`h: 'auto' needs a term with a length scale (entropy() or klToSamples()); give a fixed h for this energy`);
       if (lengthScale) {
         params.flags = (params.flags ?? 0) | 4;
         device.queue.writeBuffer(uniform, fieldOffset(PARAMS_FIELDS, 'flags'), new Uint32Array([params.flags]));
+        device.queue.writeBuffer(uniform, fieldOffset(PARAMS_FIELDS, 'length_stride'), new Uint32Array([lengthScale.stride]));
       }
       const weightsBuf = buf('weights', Math.max(1, T) * 4, S | CD, new Float32Array(terms.length ? terms.map((t) => t.weight) : [0]));
       // Stage-1 workgroups of the reductions: many on GPUs, few on CPU fallbacks (SwiftShader

@@ -49,7 +49,7 @@ export interface TermKernel {
    * Optional per-particle length scale l_i (N f32, e.g. the nearest-neighbour distance), valid
    * after encode(). The automatic step of the flow uses max |g_i|/l_i and max |v_i|/l_i.
    */
-  lengthScale?: GPUBuffer;
+  lengthScale?: { buffer: GPUBuffer; stride: number };
   /** Sets the weight used by later steps. */
   setWeight?(w: number): void;
   /** Frees what the kernel created. Idempotent. */
