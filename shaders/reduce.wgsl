@@ -57,9 +57,12 @@ fn columns(i: u32) -> array<f32, KMAX> {
     out[4] = vv;
     out[5] = gg;
     if ((prm.flags & FLAG_LENGTH) != 0u) {
-      let l = max(L[i * prm.length_stride], 1e-30);
-      out[6] = sqrt(gg) / l;
-      out[7] = sqrt(vv) / l;
+      // Exact duplicates (l = 0) do not pin the step: the entropy gives them no force.
+      let l = L[i * prm.length_stride];
+      if (l > 0.0 && is_finite_f32(l)) {
+        out[6] = sqrt(gg) / l;
+        out[7] = sqrt(vv) / l;
+      }
     }
     return out;
   }
