@@ -5,7 +5,8 @@
  * single-threaded TypeScript k-d tree (float64, build + queries: src/reference/knn.ts).
  *
  * GPU time: timestamp queries around the compute pass when the device offers them, else a
- * queue drain around one submit of several searches. Warm-up first, median of runs. Writes
+ * queue drain around one submit of several searches. Warm-up first, median of runs (at most 3
+ * at 10^6). Writes
  * bench/results/neighbors.json.
  *
  *   npx tsc -p tsconfig.json && node dist/bench/neighbors.js [--sizes 10000,100000] [--k 1] [--runs 5] [--no-cpu]
@@ -84,7 +85,8 @@ async function main(): Promise<void> {
       await timeGpu(device, (p) => knn.encode(p), 1, timestamps); // warm-up
       const total: number[] = [];
       const grid: number[] = [];
-      for (let r = 0; r < runs; r++) {
+      const gpuRuns = n >= 1e6 ? Math.min(runs, 3) : runs;
+      for (let r = 0; r < gpuRuns; r++) {
         total.push(await timeGpu(device, (p) => knn.encode(p), reps, timestamps));
         grid.push(await timeGpu(device, (p) => knn.grid.encode(p), reps, timestamps));
       }

@@ -11,7 +11,7 @@ import { createKnn, createNeighborSearch, MAX_K, NO_NEIGHBOR } from './kernels/n
 export { createGrid, createScan, type GridKernel, type GridOptions, type GridDiagnostics, type ScanKernel, type ScanOptions } from './kernels/grid.js';
 export {
   createKnn, createNeighborSearch, createReverseNeighbors, MAX_K, NO_NEIGHBOR,
-  type KnnKernel, type KnnOptions, type NeighborSearch, type NeighborSearchOptions, type SearchDiagnostics,
+  type KnnKernel, type KnnKernelOptions, type NeighborSearch, type NeighborSearchOptions, type SearchDiagnostics,
   type ReverseNeighbors, type ReverseNeighborsOptions,
 } from './kernels/neighbors.js';
 

@@ -3,7 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import { checked, rng, testDevice } from './helpers.js';
 import { readBuffer, writeView } from '../src/gpu.js';
-import { entropy, ENTROPY_EPSILON } from '../src/energies/entropy.js';
+import { entropy, ENTROPY_EPSILON, ENTROPY_PARAMS_FIELDS } from '../src/energies/entropy.js';
+import { entropyWgsl } from '../src/shaders.gen.js';
 import { digamma, entropyConstant, entropyReference, logUnitBallVolume } from '../src/reference/entropy.js';
 import type { KernelTerm } from '../src/energies/types.js';
 
@@ -99,6 +100,12 @@ function finiteDifferences(x: Float32Array, n: number, dim: number, k: number, w
 }
 
 describe('float64 reference pieces', () => {
+  it('ENTROPY_PARAMS_FIELDS mirrors struct EntropyParams of entropy.wgsl', () => {
+    const m = entropyWgsl.match(/struct EntropyParams \{([\s\S]*?)\n\}/);
+    const fields = m![1]!.split('\n').map((l) => l.replace(/\/\/.*/, '').trim()).filter(Boolean).map((l) => l.replace(/,$/, '').split(':').map((x) => x.trim()));
+    expect(fields).toEqual(ENTROPY_PARAMS_FIELDS.map(([a, b]) => [a, b]));
+  });
+
   it('digamma and the unit-ball volume', () => {
     expect(digamma(1)).toBeCloseTo(-0.5772156649015329, 14);
     expect(digamma(2)).toBeCloseTo(1 - 0.5772156649015329, 14);

@@ -5,6 +5,9 @@ import { checked, rng, testDevice } from './helpers.js';
 import { createBuffer, readBuffer } from '../src/gpu.js';
 import { createGrid, createKnn, createNeighborSearch, nearestNeighbors, NO_NEIGHBOR } from '../src/neighbors.js';
 import { bruteForceKnn, kdTreeKnn, type KnnResult64 } from '../src/reference/knn.js';
+import { GRID_INFO_BYTES, GRID_PARAMS_FIELDS, GRID_SAMPLES, MAX_GRID_LEVELS, SCAN_ITEMS, SCAN_PARAMS_FIELDS } from '../src/kernels/grid.js';
+import { REV_PARAMS_FIELDS, SEARCH_PARAMS_FIELDS } from '../src/kernels/neighbors.js';
+import { gridWgsl, neighborsWgsl } from '../src/shaders.gen.js';
 
 const REL = 2e-6; // f32 distance vs float64 distance of the same f32 coordinates
 
@@ -282,6 +285,33 @@ describe('nearestNeighbors input errors', () => {
     const r = await nearestNeighbors(device, new Float32Array(0), { dim: 3, k: 2 });
     expect(r.index.length).toBe(0);
     expect(r.distance.length).toBe(0);
+  });
+});
+
+/** Field names and types of a WGSL struct, in order. */
+function wgslStruct(code: string, name: string): [string, string][] {
+  const m = code.match(new RegExp(`struct ${name} \\{([\\s\\S]*?)\\n\\}`));
+  if (!m) throw new Error(`struct ${name} not found`);
+  return m[1]!.split('\n').map((l) => l.replace(/\/\/.*/, '').trim()).filter(Boolean).map((l) => {
+    const [f, t] = l.replace(/,$/, '').split(':').map((x) => x.trim());
+    return [f!, t!];
+  });
+}
+
+describe('TypeScript layouts mirror grid.wgsl and neighbors.wgsl', () => {
+  it('uniform structs and constants', () => {
+    const fields = (f: readonly (readonly [string, string])[]) => f.map(([a, b]) => [a, b]);
+    expect(wgslStruct(gridWgsl, 'GridParams')).toEqual(fields(GRID_PARAMS_FIELDS));
+    expect(wgslStruct(gridWgsl, 'ScanParams')).toEqual(fields(SCAN_PARAMS_FIELDS));
+    expect(wgslStruct(neighborsWgsl, 'SearchParams')).toEqual(fields(SEARCH_PARAMS_FIELDS));
+    expect(wgslStruct(neighborsWgsl, 'RevParams')).toEqual(fields(REV_PARAMS_FIELDS));
+    expect(gridWgsl).toContain(`const MAX_LEVELS: u32 = ${MAX_GRID_LEVELS}u;`);
+    expect(gridWgsl).toContain(`const NSAMPLE: u32 = ${GRID_SAMPLES}u;`);
+    expect(gridWgsl).toContain(`const SCAN_ITEMS: u32 = ${SCAN_ITEMS}u;`);
+    // GridInfo: three vec4f, four 4-byte scalars, then MAX_LEVELS LevelInfo of 4 scalars + 2 vec4<i32>.
+    expect(wgslStruct(gridWgsl, 'LevelInfo').map(([, t]) => t)).toEqual(['f32', 'f32', 'u32', 'u32', 'vec4<i32>', 'vec4<i32>']);
+    expect(wgslStruct(gridWgsl, 'GridInfo').map(([, t]) => t)).toEqual(['vec4f', 'vec4f', 'vec4f', 'f32', 'f32', 'u32', 'u32', 'array<LevelInfo, MAX_LEVELS>']);
+    expect(GRID_INFO_BYTES).toBe(3 * 16 + 4 * 4 + MAX_GRID_LEVELS * 48);
   });
 });
 

@@ -55,7 +55,11 @@ export interface GridTuning {
   unitFactor: number;
 }
 
-/** Defaults by dimension (chosen with bench/neighbors.ts). */
+/**
+ * Defaults by dimension. The cell holds about k points for uniform data (cellScale 0.6 and
+ * 1.5 were both slower in bench/neighbors.ts on SwiftShader); ratio, budget and levels give a
+ * reach of about ratio^(levels−1)·budget^(1/d) level-0 cells before the brute-force fallback.
+ */
 export const GRID_TUNING: Readonly<Record<1 | 2 | 3, GridTuning>> = {
   1: { levels: 4, ratio: 16, budget: 96, unitFactor: 6.95 },
   2: { levels: 4, ratio: 8, budget: 256, unitFactor: 3.33 },
@@ -68,7 +72,8 @@ export const GRID_PARAMS_FIELDS: readonly (readonly [string, Scalar])[] = [
   ['ratio', 'f32'], ['cell_factor', 'f32'], ['total', 'u32'], ['slices', 'u32'],
 ];
 
-const SCAN_PARAMS_FIELDS: readonly (readonly [string, Scalar])[] = [['n', 'u32'], ['pad0', 'u32'], ['pad1', 'u32'], ['pad2', 'u32']];
+/** Fields of `struct ScanParams` of grid.wgsl, in order. */
+export const SCAN_PARAMS_FIELDS: readonly (readonly [string, Scalar])[] = [['n', 'u32'], ['pad0', 'u32'], ['pad1', 'u32'], ['pad2', 'u32']];
 
 // ---- pipeline cache ----------------------------------------------------------------------
 

@@ -11,16 +11,17 @@
  * (duplicates) stops at the first k it meets.
  *
  * **Worst case.** A level gives up after `budget` units of work (rows examined + cells
- * visited, per level) and hands its list to the next level, whose cells are `ratio` times
- * wider; a query that exhausts every level (e.g. an outlier more than ~ratio^(levels−1)·
- * budget^(1/d) cells from everything, or a point whose coordinates are clamped at 2^22 cells
- * on every level) is answered by a brute-force pass, one workgroup per such query, O(M)
- * each. So the time is O(N·(levels·budget + candidates)) plus O(F·M) for the F fallback
- * queries (reported by `diagnostics()`); candidates per query are O(k) for data whose local
- * density varies slowly, and up to the size of a cell for pathological sets (many exact
- * duplicates next to distinct points, a tiny dense cluster inside a sparse one at the cell
- * scale). Memory is O(N + M). Nothing overflows: all capacities are fixed at creation for the
- * worst case.
+ * visited) and hands its list to the next level, whose cells are `ratio` times wider; a query
+ * that exhausts every level (an outlier more than about ratio^(levels−1)·budget^(1/d) level-0
+ * cells from everything, or a point whose coordinates are clamped at ±2^22 cells on every
+ * level) is answered by a brute-force pass, one workgroup per such query, O(M) each. So a
+ * search costs O(N·(levels·budget + candidates)) plus O(F·M) for the F fallback queries
+ * (`diagnostics().fallback`). Candidates per query are O(k) when the density varies slowly
+ * on the scale of a few cells; they grow with the contents of the cells a query must open:
+ * many exact duplicates next to distinct points, a dense cluster inside a sparse region at the
+ * scale of one cell, hash collisions with a very dense cell, and queries (A against B) far
+ * outside B, which open the coarse cells of B's near side (up to O(M) each, like brute
+ * force). Memory is O(N + M) and fixed at creation; nothing can overflow.
  */
 import { commonWgsl, gridWgsl, neighborsWgsl } from '../shaders.gen.js';
 import { createBuffer, dispatchFor, readBuffer, WORKGROUP_SIZE } from '../gpu.js';
@@ -42,7 +43,8 @@ export const SEARCH_PARAMS_FIELDS: readonly (readonly [string, Scalar])[] = [
   ['inf', 'f32'], ['budget', 'u32'], ['pad0', 'u32'], ['pad1', 'u32'],
 ];
 
-const REV_PARAMS_FIELDS: readonly (readonly [string, Scalar])[] = [['n', 'u32'], ['stride', 'u32'], ['col', 'u32'], ['pad0', 'u32']];
+/** Fields of `struct RevParams` of neighbors.wgsl, in order. */
+export const REV_PARAMS_FIELDS: readonly (readonly [string, Scalar])[] = [['n', 'u32'], ['stride', 'u32'], ['col', 'u32'], ['pad0', 'u32']];
 
 /** WGSL of the neighbour module: common + grid library + neighbors.wgsl. */
 export function neighborsModuleCode(): string {
@@ -196,7 +198,7 @@ export async function createNeighborSearch(device: GPUDevice, options: NeighborS
 }
 
 /** Options of {@link createKnn}. */
-export interface KnnOptions {
+export interface KnnKernelOptions {
   /** Positions, `count * dim` f32 row-major (STORAGE). Not destroyed. */
   points: GPUBuffer;
   /** Number of points. */
@@ -242,7 +244,7 @@ export interface KnnKernel {
  * // on demand:
  * console.log(await knn.diagnostics());
  */
-export async function createKnn(device: GPUDevice, options: KnnOptions): Promise<KnnKernel> {
+export async function createKnn(device: GPUDevice, options: KnnKernelOptions): Promise<KnnKernel> {
   const label = options.label ?? 'Knn';
   checkK(options.k, label);
   const grid = await createGrid(device, {
