@@ -15,3 +15,5 @@ export { createRandomFill, type RandomFill } from './kernels/random.js';
 export { seedWords, type Seed } from './reference/random.js';
 export { referenceFlow, referenceEnergy, type ReferenceFlowOptions } from './reference/flows.js';
 export { slicedWasserstein2 } from './reference/sliced.js';
+export { entropy, ENTROPY_EPSILON, type EntropyOptions } from './energies/entropy.js';
+export * from './neighbors.js';

@@ -118,6 +118,8 @@ export function entropy(options: EntropyOptions = {}): KernelTerm {
           dispatch(pass, pipeline, bg, size);
         },
         constant: () => constant,
+        // Nearest-neighbour distances (row i of the k-NN table), for the flow's automatic step.
+        lengthScale: { buffer: knn.distance, stride: k },
         async diagnostics() {
           const { grid, search } = await knn.diagnostics();
           return {
