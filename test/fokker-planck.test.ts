@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { testDevice } from './helpers.js';
+import { createFlow } from '../src/flow.js';
+import { quadratic } from '../src/energies/potential.js';
+import { entropy } from '../src/energies/entropy.js';
+import { twoQuadrants } from '../src/init.js';
+import { referenceEnergy, referenceFlow } from '../src/reference/flows.js';
+
+// Fokker–Planck energy F = ∫|x|²ρ + ∫ρ log ρ in R²: minimiser N(0, ½I) (per-axis variance 0.5).
+describe('Fokker–Planck flow (quadratic + Kozachenko–Leonenko entropy)', () => {
+  it('reaches per-axis variance 0.5 ± 0.05 and the energy plateau of a float64 run from the same start', async () => {
+    const { device } = await testDevice();
+    const n = 400, dim = 2, h = 2e-3, gamma = 2.5, steps = 2000, every = 50;
+    const x0 = twoQuadrants(n, { seed: 4 });
+    const energy = [quadratic(), entropy()];
+    const flow = await createFlow(device, { dim, positions: x0, energy, method: 'accelerated', h, gamma });
+    const gpuE: number[] = [];
+    for (let t = 0; t < steps; t += every) {
+      await flow.step(every);
+      gpuE.push((await flow.stats()).energy);
+    }
+    const s = await flow.stats();
+    flow.destroy();
+    expect(Math.abs(s.covariance[0]! - 0.5)).toBeLessThan(0.05);
+    expect(Math.abs(s.covariance[3]! - 0.5)).toBeLessThan(0.05);
+    const refE: number[] = [];
+    const ref = referenceFlow(Float64Array.from(x0), undefined, {
+      dim, method: 'accelerated', h, gamma, steps,
+      gradient: (y) => referenceEnergy(energy, y, n, dim).grad,
+      onStep: (t, y) => { if (t % every === 0) refE.push(referenceEnergy(energy, y, n, dim).value); },
+    });
+    expect(ref.x.every(Number.isFinite)).toBe(true);
+    const tail = (a: number[]) => a.slice(-8).reduce((p, q) => p + q, 0) / 8;
+    // Plateau of the estimated energy: both runs agree; it lies well below −log π (lattice bias).
+    expect(Math.abs(tail(gpuE) - tail(refE))).toBeLessThan(0.03);
+    expect(tail(refE)).toBeLessThan(-Math.log(Math.PI) - 0.5);
+    // The energy has settled: the last quarter varies little.
+    const last = gpuE.slice(-10);
+    expect(Math.max(...last) - Math.min(...last)).toBeLessThan(0.05);
+  });
+
+  it("h: 'auto' converges without tuning (accelerated, γ = 2.5, from the two quadrants)", async () => {
+    const { device } = await testDevice();
+    const n = 400;
+    const flow = await createFlow(device, { dim: 2, positions: twoQuadrants(n, { seed: 2 }), energy: [quadratic(), entropy()], method: 'accelerated', h: 'auto', gamma: 2.5 });
+    await flow.step(1500);
+    const s = await flow.stats();
+    flow.destroy();
+    expect(s.h).toBeGreaterThan(1e-4);
+    expect(s.h).toBeLessThanOrEqual(0.05);
+    expect(Math.abs(s.covariance[0]! - 0.5)).toBeLessThan(0.05);
+    expect(Math.abs(s.covariance[3]! - 0.5)).toBeLessThan(0.05);
+    expect(Math.abs(s.mean[0]!)).toBeLessThan(0.05);
+  });
+
+  it("h: 'auto' without a length-scale term is refused", async () => {
+    const { device } = await testDevice();
+    await expect(createFlow(device, { dim: 2, positions: new Float32Array([0, 1, 2, 3]), energy: [quadratic()], h: 'auto' })).rejects.toThrow(/needs a term with a length scale/);
+  });
+});
