@@ -139,7 +139,11 @@ async function main(): Promise<void> {
   for (const h of histories) {
     await writeFile(join(out, `${preset.name}-${h.label}-final.png`), scatterPng(h.final, preset.dim, { width: 480, height: 480 }));
   }
-  const summaryRows = histories.map((h) => ({ flow: h.label, steps: h.steps.at(-1), energy: h.energy.at(-1), residual: h.residual.at(-1), stepMs: Math.round(h.stepMs) }));
+  const summaryRows = histories.map((h) => ({
+    flow: h.label, steps: h.steps.at(-1), energy: h.energy.at(-1), residual: h.residual.at(-1),
+    varX: h.finalStats.covariance[0], h: h.finalStats.h, stepMs: Math.round(h.stepMs),
+    ...(preset.finalCheck ? preset.finalCheck(h.final) : {}),
+  }));
   await writeFile(join(out, `${preset.name}-summary.json`), JSON.stringify({ preset: preset.name, adapter: summary, runs: summaryRows }, null, 2));
   console.table(summaryRows);
   console.log(`[wgflow] wrote ${out}/${preset.name}-energy.csv, -energy.svg, -<flow>-final.png, -summary.json`);
