@@ -1,0 +1,273 @@
+// The KL-to-samples term on the GPU against the float64 oracle (src/reference/kl.ts) and the
+// term's own smooth-floor twin: value, exact gradient (reverse sum included), float64 finite
+// differences, N ≠ M in 1D/2D/3D, degenerate sets (particles on samples, duplicates), ADD
+// semantics, slot isolation, determinism, setWeight, the length scale, and use in a flow.
+import { describe, expect, it } from 'vitest';
+import { checked, rng, testDevice } from './helpers.js';
+import { readBuffer, writeView } from '../src/gpu.js';
+import { KL_EPSILON, KL_PARAMS_FIELDS, klReference, klToSamples } from '../src/energies/kl.js';
+import { klWgsl } from '../src/shaders.gen.js';
+import { klToSamples as klOracle } from '../src/reference/kl.js';
+import { createFlow } from '../src/flow.js';
+import type { KernelTerm } from '../src/energies/types.js';
+
+const SENTINEL = Math.fround(1e30);
+const SLOTS = 3;
+const SLOT = 1;
+
+/** Runs one kernel term as the flow does: returns G − G0, the energy densities and the length scale. */
+async function runTerm(device: GPUDevice, term: KernelTerm, x: Float32Array, n: number, dim: number, opts: { g0?: Float32Array; weightAfter?: number; runs?: number } = {}) {
+  return checked(device, async () => {
+    const S = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+    const bytes = (c: number) => Math.max(16, c * 4);
+    const positions = device.createBuffer({ label: 'test.positions', size: bytes(n * dim), usage: S });
+    const grad = device.createBuffer({ label: 'test.grad', size: bytes(n * dim), usage: S });
+    const energy = device.createBuffer({ label: 'test.energy', size: bytes(SLOTS * n), usage: S });
+    writeView(device, positions, 0, x);
+    const G0 = opts.g0 ?? new Float32Array(n * dim);
+    device.queue.writeBuffer(energy, 0, new Float32Array(SLOTS * n).fill(SENTINEL));
+    const kernel = await term.create({ device, n, dim, positions, grad, energy, slot: SLOT, label: 'test' });
+    if (opts.weightAfter !== undefined) kernel.setWeight?.(opts.weightAfter);
+    const outs: { dg: Float64Array; e: Float32Array; len: Float32Array }[] = [];
+    for (let run = 0; run < (opts.runs ?? 1); run++) {
+      writeView(device, grad, 0, G0);
+      const enc = device.createCommandEncoder({ label: 'test.kl' });
+      const pass = enc.beginComputePass({ label: 'test.kl' });
+      kernel.encode(pass);
+      pass.end();
+      device.queue.submit([enc.finish()]);
+      const G = new Float32Array(await readBuffer(device, grad, n * dim * 4));
+      const E = new Float32Array(await readBuffer(device, energy, SLOTS * n * 4));
+      const len = new Float32Array(await readBuffer(device, kernel.lengthScale!.buffer, n * 4));
+      for (let q = 0; q < SLOTS * n; q++) if (q < SLOT * n || q >= (SLOT + 1) * n) expect(E[q]).toBe(SENTINEL);
+      const dg = new Float64Array(n * dim);
+      for (let q = 0; q < n * dim; q++) dg[q] = G[q]! - G0[q]!;
+      outs.push({ dg, e: E.slice(SLOT * n, (SLOT + 1) * n), len });
+    }
+    const diag = await kernel.diagnostics!();
+    const constant = kernel.constant();
+    expect(kernel.lengthScale!.stride).toBe(1);
+    kernel.destroy();
+    kernel.destroy(); // idempotent
+    for (const b of [positions, grad, energy]) b.destroy();
+    return { ...outs[0]!, outs, diag, constant };
+  });
+}
+
+function cloud(n: number, dim: number, seed: number, opts: { gaussian?: boolean; scale?: number; shift?: number } = {}): Float32Array {
+  const r = rng(seed);
+  const s = opts.scale ?? 1;
+  const sh = opts.shift ?? 0;
+  return Float32Array.from({ length: n * dim }, () => sh + s * (opts.gaussian ? Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r()) : 2 * r() - 1));
+}
+
+function gpuValue(e: Float32Array, constant: number, weight: number): number {
+  let s = 0;
+  for (const v of e) s += v;
+  return weight * (s / e.length + constant);
+}
+
+/** max |a − b| / max |b|. */
+function relMax(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < b.length; i++) {
+    num = Math.max(num, Math.abs(a[i]! - b[i]!));
+    den = Math.max(den, Math.abs(b[i]!));
+  }
+  return den > 0 ? num / den : num;
+}
+
+/** ‖a − b‖ / ‖b‖. */
+function relNorm(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < b.length; i++) {
+    num += (a[i]! - b[i]!) ** 2;
+    den += b[i]! ** 2;
+  }
+  return Math.sqrt(num / den);
+}
+
+/** Float64 central differences of the oracle's value, as the Wasserstein gradient N ∂D̂/∂x. */
+function finiteDifferences(value: (x: Float64Array) => number, x: Float32Array, n: number): Float64Array {
+  const x64 = Float64Array.from(x);
+  const g = new Float64Array(x.length);
+  // Small enough for the closest pairs of these sets (distances down to ~1e-6 in 1D), large
+  // enough that float64 rounding stays far below the tolerance.
+  const h = 1e-9;
+  for (let q = 0; q < x.length; q++) {
+    const v = x64[q]!;
+    x64[q] = v + h;
+    const fp = value(x64);
+    x64[q] = v - h;
+    const fm = value(x64);
+    x64[q] = v;
+    g[q] = (n * (fp - fm)) / (2 * h);
+  }
+  return g;
+}
+
+describe('float64 pieces', () => {
+  it('KL_PARAMS_FIELDS mirrors struct KlParams of kl.wgsl', () => {
+    const m = klWgsl.match(/struct KlParams \{([\s\S]*?)\n\}/);
+    const fields = m![1]!.split('\n').map((l) => l.replace(/\/\/.*/, '').trim()).filter(Boolean).map((l) => l.replace(/,$/, '').split(':').map((x) => x.trim()));
+    expect(fields).toEqual(KL_PARAMS_FIELDS.map(([a, b]) => [a, b]));
+  });
+
+  it('the smooth-floor twin equals the oracle away from the floors, and its gradient equals finite differences', () => {
+    for (const [dim, k] of [[1, 1], [2, 1], [2, 3], [3, 2]] as const) {
+      const n = 50;
+      const x = cloud(n, dim, 3 + dim + 10 * k);
+      const y = cloud(170, dim, 40 + dim, { gaussian: true, scale: 0.6 });
+      // Floors far below every distance: the smooth and the hard floor agree to float64 rounding.
+      const tiny = { epsilonNu: 1e-12, epsilonR: 1e-12 };
+      const twin0 = klReference(x, y, dim, { k, weight: 0.8, ...tiny });
+      const oracle = klOracle(x, y, dim, { k });
+      expect(twin0.value).toBeCloseTo(0.8 * oracle.value, 9);
+      expect(relMax(twin0.grad, oracle.grad.map((v) => 0.8 * v))).toBeLessThan(1e-9);
+      // Default floors: the difference is the documented bias (d/2N) Σ log(1 + ε²/ν²) − log(1 + ε²/r²).
+      const twin = klReference(x, y, dim, { k, weight: 0.8 });
+      let bias = 0;
+      const e2 = Math.fround(KL_EPSILON ** 2);
+      for (let i = 0; i < n; i++) bias += (dim / 2) * (Math.log1p(e2 / twin.nu[i]! ** 2) - Math.log1p(e2 / twin.r[i]! ** 2));
+      expect(twin.value - 0.8 * oracle.value).toBeCloseTo((0.8 * bias) / n, 12);
+      const fd = finiteDifferences((z) => klReference(z, y, dim, { k, weight: 0.8 }).value, x, n);
+      expect(relMax(twin.grad, fd)).toBeLessThan(1e-6);
+    }
+  });
+});
+
+describe('KL-to-samples term on the GPU', () => {
+  for (const dim of [1, 2, 3]) {
+    it(`d = ${dim}: value and gradient equal the float64 oracle and its finite differences (N ≠ M, k = 1 and 3)`, async () => {
+      const { device } = await testDevice();
+      for (const [k, n, m, weight] of [[1, 300, 1000, 1], [3, 160, 60, 0.6]] as const) {
+        const x = cloud(n, dim, 10 * dim + k, { gaussian: k === 3 });
+        const y = cloud(m, dim, 20 * dim + k, { gaussian: true, scale: 0.7, shift: 0.2 });
+        // Floors of 1e-9 sit far below every distance here (f32 coordinates of order 1), so the
+        // smooth floors and the oracle's hard floors give the same estimate.
+        const eps = 1e-9;
+        const term = klToSamples(y, { k, weight, epsilonNu: eps, epsilonR: eps });
+        const { dg, e, constant, len, diag } = await runTerm(device, term, x, n, dim);
+        const oracle = klOracle(x, y, dim, { k, epsNu: eps, epsR: eps });
+        expect(constant).toBeCloseTo(Math.log(m / (n - 1)), 12);
+        for (const v of e) expect(Number.isFinite(v)).toBe(true);
+        expect(Math.abs(gpuValue(e, constant, weight) - weight * oracle.value)).toBeLessThan(1e-5 * Math.max(1, Math.abs(oracle.value)));
+        const og = oracle.grad.map((v) => weight * v);
+        expect(relMax(dg, og)).toBeLessThan(1e-4);
+        const fd = finiteDifferences((z) => weight * klOracle(z, y, dim, { k, epsNu: eps, epsR: eps }).value, x, n);
+        expect(relMax(dg, fd)).toBeLessThan(1e-3);
+        expect(relNorm(dg, fd)).toBeLessThan(1e-3);
+        // Length scale: min(ν̃, r̃) per particle.
+        for (let i = 0; i < n; i++) {
+          const l = Math.min(Math.hypot(oracle.nu[i]!, eps), Math.hypot(oracle.r[i]!, eps));
+          expect(Math.abs(len[i]! - l)).toBeLessThan(1e-5 * l);
+        }
+        expect(diag.targetFallback).toBe(0);
+        expect(diag.samples).toBe(m);
+        expect(term.reference(Float64Array.from(x), n, dim).value).toBe(klReference(x, y, dim, { k, weight, epsilonNu: eps, epsilonR: eps }).value);
+        // Default floors: equal to the smooth-floor twin.
+        const d2 = await runTerm(device, klToSamples(y, { k, weight }), x, n, dim);
+        const twin = klReference(x, y, dim, { k, weight });
+        expect(Math.abs(gpuValue(d2.e, d2.constant, weight) - twin.value)).toBeLessThan(1e-5 * Math.max(1, Math.abs(twin.value)));
+        expect(relMax(d2.dg, twin.grad)).toBeLessThan(1e-4);
+      }
+    });
+  }
+
+  it('M and N orders of magnitude apart (N = 200 vs M = 40000, N = 20000 vs M = 150)', async () => {
+    const { device } = await testDevice();
+    for (const [n, m] of [[200, 40_000], [20_000, 150]] as const) {
+      const x = cloud(n, 2, n + 1, { gaussian: true });
+      const y = cloud(m, 2, m + 2, { scale: 1.5 });
+      const { dg, e, constant, diag } = await runTerm(device, klToSamples(y), x, n, 2);
+      const twin = klReference(x, y, 2);
+      expect(Math.abs(gpuValue(e, constant, 1) - twin.value)).toBeLessThan(1e-4 * Math.max(1, Math.abs(twin.value)));
+      expect(relNorm(dg, twin.grad)).toBeLessThan(1e-4);
+      expect(diag.targetFallback + diag.selfFallback).toBe(0);
+    }
+  });
+
+  it('particles exactly on samples and duplicate particles: finite, equal to the smooth-floor twin', async () => {
+    const { device } = await testDevice();
+    for (const dim of [1, 2, 3]) {
+      const y = cloud(200, dim, 500 + dim);
+      const free = cloud(100, dim, 600 + dim, { scale: 1.2 });
+      // 50 particles on samples 0..49, 30 more on samples 0..29 (duplicates on samples), 100 free,
+      // and 20 duplicates of free particles.
+      const x = new Float32Array([...y.slice(0, 50 * dim), ...y.slice(0, 30 * dim), ...free, ...free.slice(0, 20 * dim)]);
+      const n = x.length / dim;
+      for (const [k, eps] of [[1, KL_EPSILON], [1, 1e-3], [2, 1e-4]] as const) {
+        const term = klToSamples(y, { k, epsilonNu: eps, epsilonR: eps });
+        const { dg, e, constant, len } = await runTerm(device, term, x, n, dim);
+        for (const v of dg) expect(Number.isFinite(v)).toBe(true);
+        for (const v of e) expect(Number.isFinite(v)).toBe(true);
+        for (const v of len) expect(v).toBeGreaterThan(0);
+        const twin = klReference(x, y, dim, { k, epsilonNu: eps, epsilonR: eps });
+        expect(Math.abs(gpuValue(e, constant, 1) - twin.value)).toBeLessThan(1e-4 * Math.max(1, Math.abs(twin.value)));
+        // Gradients of f32 positions: absolute error relative to the largest component.
+        expect(relMax(dg, twin.grad)).toBeLessThan(1e-4);
+        if (k === 1) {
+          // On-sample particles: density d·log εν − d·log r̃ and no ν pull.
+          expect(twin.nu[0]).toBe(0);
+        }
+      }
+    }
+  });
+
+  it('adds to G, writes only its slot, is deterministic run to run, follows setWeight', async () => {
+    const { device } = await testDevice();
+    const n = 500;
+    const x = cloud(n, 2, 77, { gaussian: true });
+    const y = cloud(800, 2, 78);
+    const g0 = Float32Array.from({ length: n * 2 }, (_, i) => 0.25 * (i % 7) - 0.5);
+    const { dg, outs } = await runTerm(device, klToSamples(y, { weight: 1 }), x, n, 2, { g0, weightAfter: 2.5, runs: 2 });
+    const twin = klReference(x, y, 2, { weight: 2.5 });
+    let maxErr = 0;
+    let maxG = 0;
+    for (let q = 0; q < n * 2; q++) {
+      maxErr = Math.max(maxErr, Math.abs(dg[q]! - twin.grad[q]!));
+      maxG = Math.max(maxG, Math.abs(twin.grad[q]!));
+    }
+    expect(maxErr / maxG).toBeLessThan(1e-5);
+    expect(outs[1]!.dg).toEqual(outs[0]!.dg);
+    expect(outs[1]!.e).toEqual(outs[0]!.e);
+  });
+
+  it('in a flow: monitor value equals the oracle; as the energy with h:auto it steps without NaN and lowers the estimate', async () => {
+    const { device } = await testDevice();
+    const n = 400;
+    const x = cloud(n, 2, 91);
+    const y = cloud(1500, 2, 92, { gaussian: true, scale: 0.4 });
+    const oracle = klReference(x, y, 2);
+    const flow = await createFlow(device, { dim: 2, positions: x, method: 'gradient', h: 1e-9, monitor: [klToSamples(y, { label: 'KL' })] });
+    const s = await flow.stats();
+    expect(Math.abs(s.monitors.KL! - oracle.value)).toBeLessThan(1e-4 * Math.max(1, Math.abs(oracle.value)));
+    expect(s.energy).toBe(0);
+    flow.destroy();
+    const f2 = await createFlow(device, { dim: 2, positions: x, method: 'steering', h: 'auto', energy: [klToSamples(y, { epsilonNu: 1e-3, epsilonR: 1e-3 })] });
+    const e0 = (await f2.stats()).energy;
+    await f2.step(40);
+    const s2 = await f2.stats();
+    expect(Number.isFinite(s2.energy)).toBe(true);
+    expect(s2.h).toBeGreaterThan(0);
+    expect(s2.energy).toBeLessThan(e0);
+    f2.destroy();
+  });
+
+  it('rejects bad options, too few particles or samples', async () => {
+    const y = new Float32Array([0, 0, 1, 1]);
+    expect(() => klToSamples(y, { k: 0 })).toThrow(/k must be an integer/);
+    expect(() => klToSamples(y, { k: 9 })).toThrow(/k must be/);
+    expect(() => klToSamples(y, { epsilonNu: 0 })).toThrow(/epsilonNu must be/);
+    expect(() => klToSamples(y, { epsilonR: NaN })).toThrow(/epsilonR must be/);
+    expect(() => klToSamples(new Float32Array([0, NaN]))).toThrow(/not finite/);
+    expect(() => klToSamples([0, 1] as unknown as Float32Array)).toThrow(/Float32Array/);
+    expect(klToSamples(y).label).toBe('kl');
+    const { device } = await testDevice();
+    await expect(runTerm(device, klToSamples(y, { k: 3 }), cloud(10, 2, 1), 10, 2)).rejects.toThrow(/at least k samples/);
+    await expect(runTerm(device, klToSamples(y, { k: 1 }), new Float32Array([0, 0]), 1, 2)).rejects.toThrow(/more than k particles/);
+    await expect(runTerm(device, klToSamples(new Float32Array([0, 0, 1])), cloud(10, 2, 1), 10, 2)).rejects.toThrow(/multiple of dim/);
+  });
+});
