@@ -89,3 +89,22 @@ describe('stats', () => {
     }
   });
 });
+
+describe('large N', () => {
+  it('runs past 65535 workgroups (2D dispatch): every particle of N = 65535·256 + 1 moves', async () => {
+    const { device } = await testDevice();
+    const n = 65535 * 256 + 1;
+    const x0 = new Float32Array(n);
+    for (let i = 0; i < n; i++) x0[i] = 1 + (i % 1000) / 1000;
+    const h = 0.125; // (1 − 2h) = 0.75 is exact in float32
+    const flow = await createFlow(device, { dim: 1, positions: x0, energy: [quadratic()], method: 'gradient', h });
+    await flow.step(1);
+    const x = await flow.positions();
+    const s = await flow.stats();
+    flow.destroy();
+    let bad = 0;
+    for (let i = 0; i < n; i++) if (x[i] !== Math.fround(0.75 * x0[i]!)) bad++;
+    expect(bad).toBe(0);
+    expect(s.mean[0]).toBeCloseTo(0.75 * 1.4995, 3);
+  });
+});
