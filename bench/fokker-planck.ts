@@ -1,0 +1,179 @@
+/**
+ * Benchmark (not a test): ns per particle-step of one steering step of the Fokker–Planck
+ * energy F = ∫|x|²ρ + ∫ρ log ρ (quadratic() + entropy(), k = 1, d = 2) at N = 10^4, 10^5, 10^6
+ * on the current adapter, and of the exact neighbour search alone (createKnn: grid rebuild +
+ * ring search, the part of the entropy term that dominates), with the ratios
+ * time(10^6)/time(10^5) (linear cost: ≈ 10; O(N) means ≤ 12). For comparison, the same step as a
+ * single-threaded TypeScript loop in float64 with the k-d tree of src/reference/knn.ts
+ * (build + self query every step, forward and reverse entropy terms, steering reductions).
+ *
+ * GPU time: a queue drain (submit, onSubmittedWorkDone) around `steps` steps recorded with
+ * flow.encodeSteps into one pass (no readback inside), after a warm-up submission; median of
+ * runs. The particles start at the Fokker–Planck equilibrium N(0, ½ I) (seeded), with a small
+ * step (h = 1e-5), so every timed step sees the same kind of configuration. Writes
+ * bench/results/fokker-planck.json.
+ *
+ *   npx tsc -p tsconfig.json && node dist/bench/fokker-planck.js [--sizes 10000,100000,1000000] [--runs 3] [--no-cpu] [--no-gpu]
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { getDevice } from '../src/device.js';
+import { createFlow } from '../src/flow.js';
+import { quadratic } from '../src/energies/potential.js';
+import { entropy } from '../src/energies/entropy.js';
+import { createBuffer } from '../src/gpu.js';
+import { createKnn } from '../src/neighbors.js';
+import { KdTree } from '../src/reference/knn.js';
+import { entropyConstant } from '../src/reference/entropy.js';
+import { gaussian } from '../src/init.js';
+
+const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
+const DIM = 2;
+const H = 1e-5;
+const GAMMA = 0.5;
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? process.argv[i + 1] : undefined;
+}
+
+/** ms per step of `steps` steps recorded by `encode` into one pass, by a queue drain. */
+async function drain(device: GPUDevice, encode: (pass: GPUComputePassEncoder) => void): Promise<number> {
+  const t0 = performance.now();
+  const enc = device.createCommandEncoder({ label: 'bench.fokkerPlanck' });
+  const pass = enc.beginComputePass({ label: 'bench.fokkerPlanck' });
+  encode(pass);
+  pass.end();
+  device.queue.submit([enc.finish()]);
+  await device.queue.onSubmittedWorkDone();
+  return performance.now() - t0;
+}
+
+/**
+ * One steering step of the Fokker–Planck energy in float64 on the CPU, single-threaded, the
+ * same update as shaders/integrate.wgsl (METHOD 2): k-d tree 1-NN, g = 2x + entropy gradient
+ * (forward and reverse terms, r̃² = r² + ε²), s = sqrt(Σ|v|²/Σ|g|²), v ← v − h(γv + (1+γs)g),
+ * x ← x + hv. Returns the energy at the start of the step.
+ */
+export function cpuSteeringStep(x: Float64Array, v: Float64Array, g: Float64Array, h: number, gamma: number, eps2: number): number {
+  const n = x.length / DIM;
+  const tree = new KdTree(x, DIM);
+  const { index, distance } = tree.query(x, 1, (q) => q);
+  let eU = 0, eH = 0;
+  for (let k = 0; k < x.length; k++) {
+    g[k] = 2 * x[k]!;
+    eU += x[k]! * x[k]!;
+  }
+  for (let i = 0; i < n; i++) {
+    const r = distance[i]!;
+    const den = r * r + eps2;
+    eH -= 0.5 * DIM * Math.log(den);
+    const j = index[i]!;
+    const c = -DIM / den;
+    for (let a = 0; a < DIM; a++) {
+      const d = c * (x[i * DIM + a]! - x[j * DIM + a]!);
+      g[i * DIM + a]! += d;
+      g[j * DIM + a]! -= d;
+    }
+  }
+  let vv = 0, gg = 0;
+  for (let k = 0; k < x.length; k++) {
+    vv += v[k]! * v[k]!;
+    gg += g[k]! * g[k]!;
+  }
+  const coef = 1 + gamma * (gg > 0 ? Math.sqrt(vv / gg) : 0);
+  for (let k = 0; k < x.length; k++) {
+    const vk = v[k]! - h * (gamma * v[k]! + coef * g[k]!);
+    v[k] = vk;
+    x[k]! += h * vk;
+  }
+  return (eU + eH) / n + entropyConstant(n, 1, DIM);
+}
+
+async function main(): Promise<void> {
+  const sizes = (arg('--sizes') ?? '10000,100000,1000000').split(',').map(Number);
+  const runs = Number(arg('--runs') ?? 3);
+  const withCpu = !process.argv.includes('--no-cpu');
+  const withGpu = !process.argv.includes('--no-gpu');
+  const { device, summary } = await getDevice();
+  console.log(`adapter: ${summary}`);
+  console.log(`steering step of quadratic() + entropy() (k = 1), d = ${DIM}, h = ${H}, γ = ${GAMMA}; GPU time by queue drain, median of ${runs}`);
+  const eps2 = Math.fround(1e-9 * 1e-9);
+  const rows: Record<string, number | string>[] = [];
+  for (const n of sizes) {
+    const x0 = gaussian(n, DIM, { std: Math.SQRT1_2, seed: 11 });
+    const row: Record<string, number | string> = { N: n };
+    if (withGpu) {
+      // Whole step: potential + entropy (grid, k-NN, reverse lists, gradient) + reductions + integrate.
+      const flow = await createFlow(device, { dim: DIM, positions: x0, energy: [quadratic(), entropy()], method: 'steering', h: H, gamma: GAMMA });
+      const steps = n >= 1e6 ? 1 : n >= 1e5 ? 2 : 10;
+      const gpuRuns = n >= 1e6 ? Math.min(runs, 3) : runs;
+      await drain(device, (p) => flow.encodeSteps(p, 1)); // warm-up
+      const step: number[] = [];
+      for (let r = 0; r < gpuRuns; r++) step.push((await drain(device, (p) => flow.encodeSteps(p, steps))) / steps);
+      const st = await flow.stats();
+      // Neighbour search alone, on the flow's current positions.
+      const pts = await flow.positions();
+      flow.destroy();
+      const buf = createBuffer(device, 'bench.points', pts.byteLength, GPUBufferUsage.STORAGE, pts);
+      const knn = await createKnn(device, { points: buf, count: n, dim: DIM, k: 1, label: 'bench.knn' });
+      await drain(device, (p) => knn.encode(p));
+      const nn: number[] = [];
+      for (let r = 0; r < gpuRuns; r++) nn.push((await drain(device, (p) => { for (let s = 0; s < steps; s++) knn.encode(p); })) / steps);
+      const diag = await knn.diagnostics();
+      knn.destroy();
+      buf.destroy();
+      Object.assign(row, {
+        gpu_step_ms: +median(step).toFixed(2),
+        gpu_ns_per_particle_step: +((median(step) * 1e6) / n).toFixed(1),
+        knn_ms: +median(nn).toFixed(2),
+        knn_ns_per_particle: +((median(nn) * 1e6) / n).toFixed(1),
+        knn_share: +(median(nn) / median(step)).toFixed(3),
+        knn_mean_candidates: +diag.search.meanCandidates.toFixed(2),
+        energy_after: +st.energy.toFixed(4),
+        gpu_samples: `${gpuRuns} x ${steps} steps`,
+      });
+    }
+    if (withCpu) {
+      const x = Float64Array.from(x0), v = new Float64Array(n * DIM), g = new Float64Array(n * DIM);
+      cpuSteeringStep(x, v, g, H, GAMMA, eps2); // warm-up (JIT)
+      const cpuRuns = n >= 1e6 ? Math.min(runs, 3) : runs;
+      const cpu: number[] = [];
+      for (let r = 0; r < cpuRuns; r++) {
+        const t0 = performance.now();
+        cpuSteeringStep(x, v, g, H, GAMMA, eps2);
+        cpu.push(performance.now() - t0);
+      }
+      row.cpu_step_ms = +median(cpu).toFixed(1);
+      row.cpu_ns_per_particle_step = +((median(cpu) * 1e6) / n).toFixed(1);
+      if (withGpu) row.cpu_over_gpu = +(median(cpu) / (row.gpu_step_ms as number)).toFixed(3);
+    }
+    rows.push(row);
+    console.log(row);
+  }
+  const ratio = (key: string, a: number, b: number) => {
+    const ra = rows.find((r) => r.N === a)?.[key], rb = rows.find((r) => r.N === b)?.[key];
+    return typeof ra === 'number' && typeof rb === 'number' ? +(rb / ra).toFixed(2) : undefined;
+  };
+  const ratios = {
+    gpu_step_1e6_over_1e5: ratio('gpu_step_ms', 1e5, 1e6),
+    knn_1e6_over_1e5: ratio('knn_ms', 1e5, 1e6),
+    cpu_step_1e6_over_1e5: ratio('cpu_step_ms', 1e5, 1e6),
+    gpu_step_1e5_over_1e4: ratio('gpu_step_ms', 1e4, 1e5),
+    knn_1e5_over_1e4: ratio('knn_ms', 1e4, 1e5),
+    cpu_step_1e5_over_1e4: ratio('cpu_step_ms', 1e4, 1e5),
+  };
+  console.table(rows);
+  console.log(ratios, '(O(N): time(10^6)/time(10^5) ≤ 12)');
+  mkdirSync('bench/results', { recursive: true });
+  writeFileSync('bench/results/fokker-planck.json', JSON.stringify({
+    adapter: summary,
+    what: 'one steering step of quadratic() + entropy() (k = 1), d = 2, particles from N(0, ½ I), h = 1e-5, γ = 0.5; and the k-NN search alone (createKnn.encode)',
+    timing: `queue drain around steps recorded into one pass (flow.encodeSteps), after a warm-up; median of ${runs} (at most 3 at 10^6)`,
+    cpu: 'single-threaded TypeScript, float64, k-d tree build + self query per step (src/reference/knn.ts), same update as integrate.wgsl',
+    rows,
+    ratios,
+  }, null, 2) + '\n');
+  device.destroy();
+}
+
+main().then(() => process.exit(0), (e) => { console.error(e); process.exit(1); });
