@@ -400,11 +400,13 @@ export async function createFlow(device: GPUDevice, options: FlowOptions): Promi
       const potBind = bindBuffers(device, `${label}.potential`, potLayout, [positions, grad, energyBuf, paramsBuf, uniform]);
 
       // Kernel terms.
+      const kernelOf = new Map<number, TermKernel>(); // slot → GPU side of a kernel term
       for (const [slot, t] of terms.entries()) {
         if (t.kind !== 'kernel') continue;
-        kernels.push(await (t as KernelTerm).create({ device, n, dim, positions, grad, energy: energyBuf, slot, label: `${label}.term${slot}` }));
+        const k = await t.create({ device, n, dim, positions, grad, energy: energyBuf, slot, label: `${label}.term${slot}` });
+        kernels.push(k);
+        kernelOf.set(slot, k);
       }
-      const kernelConstants = terms.map((t, slot) => (t.kind === 'kernel' ? { slot, kernel: kernels[terms.slice(0, slot).filter((u) => u.kind === 'kernel').length]! } : undefined));
       // Monitors write their own slots and add their gradients to a scratch buffer.
       const scratchGrad = monitors.length ? buf('monitorGradient', n * dim * 4, S | CD) : undefined;
       const monitorKernels: TermKernel[] = [];
@@ -600,8 +602,7 @@ export async function createFlow(device: GPUDevice, options: FlowOptions): Promi
             const termsOut: Record<string, number> = {};
             let total = 0;
             terms.forEach((t, slot) => {
-              const kc = kernelConstants[slot];
-              const c = kc ? kc.kernel.constant() : 0;
+              const c = kernelOf.get(slot)?.constant() ?? 0;
               const v = weights[slot]! * (r[12 + slot]! / n + c);
               termsOut[labels[slot]!] = v;
               total += v;
@@ -663,10 +664,10 @@ export async function createFlow(device: GPUDevice, options: FlowOptions): Promi
           const slot = typeof which === 'number' ? which : labels.indexOf(which);
           if (slot < 0 || slot >= terms.length) fail(`no energy term '${which}' (terms: ${labels.join(', ')})`);
           if (!Number.isFinite(w)) fail(`weight must be finite (got ${w})`);
-          const kc = kernelConstants[slot];
-          if (kc) {
-            if (!kc.kernel.setWeight) fail(`term '${labels[slot]}' does not support changing its weight`);
-            kc.kernel.setWeight(w);
+          const kernel = kernelOf.get(slot);
+          if (kernel) {
+            if (!kernel.setWeight) fail(`term '${labels[slot]}' does not support changing its weight`);
+            kernel.setWeight(w);
           } else {
             const p = pots.find((q) => q.slot === slot)!;
             device.queue.writeBuffer(paramsBuf, p.base * 4, new Float32Array([w]));

@@ -5,6 +5,7 @@ import { quadratic } from '../src/energies/potential.js';
 import { entropy } from '../src/energies/entropy.js';
 import { twoQuadrants } from '../src/init.js';
 import { referenceEnergy, referenceFlow } from '../src/reference/flows.js';
+import { entropyReference } from '../src/reference/entropy.js';
 
 // Fokker–Planck energy F = ∫|x|²ρ + ∫ρ log ρ in R²: minimiser N(0, ½I) (per-axis variance 0.5).
 describe('Fokker–Planck flow (quadratic + Kozachenko–Leonenko entropy)', () => {
@@ -56,5 +57,44 @@ describe('Fokker–Planck flow (quadratic + Kozachenko–Leonenko entropy)', () 
   it("h: 'auto' without a length-scale term is refused", async () => {
     const { device } = await testDevice();
     await expect(createFlow(device, { dim: 2, positions: new Float32Array([0, 1, 2, 3]), energy: [quadratic()], h: 'auto' })).rejects.toThrow(/needs a term with a length scale/);
+  });
+});
+
+describe('monitors and setWeight', () => {
+  it('a monitor term is reported by stats() and does not change the dynamics', async () => {
+    const { device } = await testDevice();
+    const n = 300;
+    const x0 = twoQuadrants(n, { seed: 9 });
+    const a = await createFlow(device, { dim: 2, positions: x0, energy: [quadratic()], method: 'steering', h: 0.01, monitor: [entropy({ temperature: 2 })] });
+    const b = await createFlow(device, { dim: 2, positions: x0, energy: [quadratic()], method: 'steering', h: 0.01 });
+    await a.stats();
+    await a.step(20);
+    await b.step(20);
+    const sa = await a.stats();
+    const xa = await a.positions();
+    const xb = await b.positions();
+    a.destroy();
+    b.destroy();
+    expect(Buffer.from(xa.buffer).equals(Buffer.from(xb.buffer))).toBe(true);
+    const ref = entropyReference(Float64Array.from(xa), n, 2, { k: 1, weight: 2 });
+    expect(sa.monitors.entropy).toBeCloseTo(ref.value, 4);
+    expect(sa.terms.entropy).toBeUndefined();
+    expect(sa.energy).toBeCloseTo(sa.terms.quadratic!, 6);
+  });
+  it('setWeight changes a term for later steps and in stats', async () => {
+    const { device } = await testDevice();
+    const x0 = new Float32Array([1, -2, 0.5, 3]);
+    const flow = await createFlow(device, { dim: 2, positions: x0, energy: [quadratic({ label: 'q' }), entropy()], method: 'gradient', h: 0.01 });
+    const g1 = await flow.gradient();
+    flow.setWeight('q', 3);
+    flow.setWeight('entropy', 0);
+    const g3 = await flow.gradient();
+    for (let k = 0; k < 4; k++) expect(g3[k]).toBeCloseTo(3 * 2 * x0[k]!, 4);
+    expect(g1[0]).not.toBeCloseTo(g3[0]!, 2);
+    const s = await flow.stats();
+    expect(Math.abs(s.terms.entropy!)).toBe(0);
+    expect(s.terms.q).toBeCloseTo(3 * (1 + 4 + 0.25 + 9) / 2, 4);
+    expect(() => flow.setWeight('nope', 1)).toThrow(/no energy term 'nope'/);
+    flow.destroy();
   });
 });
