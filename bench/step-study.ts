@@ -353,6 +353,45 @@ export function summarize(run: TwinRun): Record<string, number | boolean> {
   };
 }
 
+/**
+ * Plateau of a run and when it is reached. Plateau P: the median of the raw energies over the
+ * last 10% of the recorded steps; tol = 1e-3·max(1, |P|). The energy chatters step to step
+ * (the 1-NN estimator is only piecewise smooth and its minimisers sit on the kinks, where a
+ * fixed explicit step oscillates with an O(h) amplitude), so the test runs on a trailing mean
+ * over W = max(10, steps/200) steps: the plateau step is the first step after which the
+ * smoothed energy stays within tol of P to the end. Also returns the smoothed trace (about
+ * 400 points, linear in step) for targets set after the fact.
+ */
+export function plateauStats(run: TwinRun): { plateau: number; tol: number; plateauStep: number; plateauTime: number; plateauWallMs: number; window: number; smooth: { step: number[]; t: number[]; energy: number[] } } {
+  const e = run.energy, m = e.length;
+  const P = plateauOf(run);
+  const tol = 1e-3 * Math.max(1, Math.abs(P));
+  const W = Math.max(10, Math.round(m / 200));
+  const sm = new Float64Array(m);
+  let acc = 0;
+  for (let k = 0; k < m; k++) {
+    acc += e[k]!;
+    if (k >= W) acc -= e[k - W]!;
+    sm[k] = acc / Math.min(k + 1, W);
+  }
+  let k = m;
+  while (k > 0 && Math.abs(sm[k - 1]! - P) <= tol) k--;
+  const stepAt = k < m ? run.step[k]! : -1;
+  const every = Math.max(1, Math.floor(m / 400));
+  const smooth = { step: [] as number[], t: [] as number[], energy: [] as number[] };
+  for (let j = 0; j < m; j += every) {
+    smooth.step.push(run.step[j]!);
+    smooth.t.push(+run.t[j]!.toPrecision(5));
+    smooth.energy.push(+sm[j]!.toPrecision(6));
+  }
+  return {
+    plateau: +P.toFixed(5), tol: +tol.toExponential(2), plateauStep: stepAt,
+    plateauTime: k < m ? +run.t[k]!.toPrecision(4) : -1,
+    plateauWallMs: k < m ? +((run.wallMs * stepAt) / Math.max(1, run.steps)).toFixed(0) : -1,
+    window: W, smooth,
+  };
+}
+
 /** About `points` samples of a run's trace, log-spaced in step. */
 export function thin(run: TwinRun, points = 120): { step: number[]; t: number[]; energy: number[]; variance: number[]; h: number[] } {
   const idx = new Set<number>();
@@ -390,10 +429,255 @@ function stageFixed(): void {
   }
 }
 
+/** One run with its summary, plateau statistics and thinned traces. */
+function studyRun(x0: ArrayLike<number>, o: TwinOptions, tag: Record<string, unknown>): Record<string, unknown> {
+  const run = runTwin(x0, o);
+  const sum = summarize(run);
+  const { smooth, ...pl } = plateauStats(run);
+  const hs = run.h;
+  const hStats = o.h === 'auto'
+    ? { hMedian: +median(hs).toPrecision(3), hMinRun: +hs.reduce((a, b) => Math.min(a, b), Infinity).toPrecision(3), hFinal: +median(hs.slice(Math.floor(hs.length * 0.9))).toPrecision(3) }
+    : {};
+  console.log(JSON.stringify({ ...tag, ...sum, ...pl, ...hStats }));
+  return { ...tag, ...sum, ...pl, ...hStats, smooth, trace: thin(run) };
+}
+
+/** h: 'auto' for each fraction against fixed steps, from the two-quadrant start. */
+function stageAuto(): void {
+  const n = Number(arg('--n') ?? 1000);
+  const x0 = twoQuadrants(n, { seed: 1 });
+  const fractions = (arg('--fractions') ?? '0.1,0.25,0.5,1').split(',').map(Number);
+  const hMax = Number(arg('--hmax') ?? 0.05);
+  for (const method of methodsArg()) {
+    const T = Number(arg('--t') ?? HORIZON[method]);
+    const fixed = (arg(`--fixed-${method}`) ?? '').split(',').filter(Boolean).map(Number);
+    const rows: unknown[] = [];
+    for (const h of fixed) {
+      rows.push(studyRun(x0, { method, h, tEnd: T, maxSteps: Math.ceil(T / h) + 1, varLimit: 5 }, { n, method, h }));
+      merge(`auto_${method}_N${n}${arg("--tag") ?? ""}`, { n, method, horizon: T, hMax, rows });
+    }
+    for (const fraction of fractions) {
+      rows.push(studyRun(x0, { method, h: 'auto', fraction, hMax, tEnd: T, maxSteps: 2e6, varLimit: 5 }, { n, method, h: 'auto', fraction, hMax }));
+      merge(`auto_${method}_N${n}${arg("--tag") ?? ""}`, { n, method, horizon: T, hMax, rows });
+    }
+  }
+}
+
+/**
+ * A relaxed state for the local protocol: N(0, ½ I) samples (already at the global equilibrium)
+ * after `steps` gradient steps of size h, so that the local arrangement relaxes too.
+ */
+function relaxedState(n: number, h: number, steps: number): { x: Float64Array; energy: number; wallMs: number } {
+  // Cached between processes (stages for different methods run in parallel).
+  const cache = `/tmp/wgflow-step-study/relaxed_${n}_${h}_${steps}.json`;
+  if (existsSync(cache)) {
+    const c = JSON.parse(readFileSync(cache, 'utf8')) as { x: number[]; energy: number; wallMs: number };
+    return { x: Float64Array.from(c.x), energy: c.energy, wallMs: c.wallMs };
+  }
+  const x0 = gaussian(n, DIM, { std: Math.SQRT1_2, seed: 3 });
+  const run = runTwin(x0, { method: 'gradient', h, maxSteps: steps, every: Math.max(1, Math.floor(steps / 50)) });
+  console.log(`relaxed N=${n}: ${steps} gradient steps of ${h}: F ${run.energy[0]!.toFixed(4)} -> ${run.energy[run.energy.length - 1]!.toFixed(4)} (${(run.wallMs / 1000).toFixed(1)} s)`);
+  const res = { x: run.x, energy: run.energy[run.energy.length - 1]!, wallMs: run.wallMs };
+  mkdirSync('/tmp/wgflow-step-study', { recursive: true });
+  writeFileSync(cache, JSON.stringify({ x: Array.from(res.x), energy: res.energy, wallMs: res.wallMs }));
+  return res;
+}
+
+/**
+ * Local protocol (cheap, for large N): every h runs M steps from a relaxed state with v = 0;
+ * an unstable step shows as the energy leaving the relaxed level and chattering widely.
+ */
+function stageLocal(): void {
+  const n = Number(arg('--n') ?? 1000);
+  const M = Number(arg('--steps') ?? 2000);
+  const hPre = Number(arg('--hpre') ?? 2e-5 * (1000 / n));
+  const pre = Number(arg('--pre') ?? 5000);
+  const { x, energy: e0, wallMs } = relaxedState(n, hPre, pre);
+  for (const method of methodsArg()) {
+    const hs: (number | string)[] = arg(`--h-${method}`) ? arg(`--h-${method}`)!.split(',').map(Number) : GRID[method];
+    // Automatic steps: 'auto:<fraction>'.
+    for (const f of (arg('--fractions') ?? '').split(',').filter(Boolean)) hs.push(`auto:${f}`);
+    const rows: unknown[] = [];
+    for (const hh of hs) {
+      const auto = typeof hh === 'string';
+      const fraction = auto ? Number(hh.slice(5)) : undefined;
+      const h = auto ? 'auto' as const : hh;
+      const run = runTwin(x, { method, h, fraction, maxSteps: M, varLimit: 5 });
+      const half = run.energy.slice(Math.floor(run.energy.length / 2)).sort((a, b) => a - b);
+      const q = (p: number) => half[Math.min(half.length - 1, Math.floor(p * (half.length - 1)))]!;
+      const row = {
+        n, method, h, ...(auto ? { fraction, hMedian: +median(run.h.slice(Math.floor(run.h.length / 2))).toPrecision(3) } : {}), steps: run.steps, blewUp: run.blewUp,
+        halfMedian: +q(0.5).toFixed(5), halfP05: +q(0.05).toFixed(5), halfP95: +q(0.95).toFixed(5),
+        rise: +(q(0.5) - e0).toFixed(5),
+        maxVariance: +run.variance.reduce((a, b) => Math.max(a, b), 0).toFixed(4),
+        msPerStep: +(run.wallMs / Math.max(1, run.steps)).toFixed(3),
+      };
+      console.log(JSON.stringify(row));
+      rows.push({ ...row, trace: thin(run, 60) });
+    }
+    merge(`local_${method}_N${n}${arg('--tag') ?? ''}`, { n, method, steps: M, relaxed: { start: 'gaussian std √½ seed 3', hPre, pre, energy: +e0.toFixed(5), wallMs: +wallMs.toFixed(0) }, rows });
+  }
+}
+
+/**
+ * createFlow on the current adapter (float32) against the twin, N = 1000 unless --n:
+ * (a) agreement over the first steps from the two-quadrant start (fixed and auto h);
+ * (b) GPU ms per step, fixed against auto, per method;
+ * (c) the stability threshold in float32: from a relaxed state, M steps at the largest stable
+ *     grid h and the next one up, energy read every M/6 steps.
+ */
+async function stageGpu(): Promise<void> {
+  const { getDevice } = await import('../src/device.js');
+  const { createFlow } = await import('../src/flow.js');
+  const { quadratic } = await import('../src/energies/potential.js');
+  const { entropy } = await import('../src/energies/entropy.js');
+  const n = Number(arg('--n') ?? 1000);
+  const M = Number(arg('--steps') ?? 600);
+  const { device, summary } = await getDevice();
+  console.log(`adapter: ${summary}`);
+  const out: Record<string, unknown> = { adapter: summary, n };
+  const x0 = twoQuadrants(n, { seed: 1 });
+  const make = (method: StudyMethod, h: number | 'auto', fraction: number | undefined, positions: Float32Array) =>
+    createFlow(device, { dim: 2, positions, energy: [quadratic(), entropy()], method, h, gamma: 0.5, ...(fraction ? { autoStep: { fraction } } : {}) });
+  // (a) agreement.
+  const agree: unknown[] = [];
+  const cases: [StudyMethod, number | 'auto', number | undefined][] = [
+    ['gradient', 1e-4, undefined], ['steering', 1e-3, undefined], ['gradient', 'auto', 0.25], ['accelerated', 'auto', 0.25], ['steering', 'auto', 0.25],
+  ];
+  for (const [method, h, fraction] of cases) {
+    const flow = await make(method, h, fraction, x0);
+    const twin = runTwin(x0, { method, h, fraction, maxSteps: 101 });
+    const rows: unknown[] = [];
+    let done = 0;
+    for (const at of [1, 10, 50, 100]) {
+      await flow.step(at - done);
+      done = at;
+      const st = await flow.stats();
+      rows.push({ step: at, gpuEnergy: +st.energy.toFixed(5), twinEnergy: +twin.energy[at]!.toFixed(5), gpuH: +st.h.toPrecision(4), twinH: +twin.h[at - 1]!.toPrecision(4) });
+    }
+    flow.destroy();
+    console.log(method, h, fraction ?? '', JSON.stringify(rows));
+    agree.push({ method, h, fraction, rows });
+  }
+  out.agreement = agree;
+  // (b) GPU cost per step.
+  const cost: unknown[] = [];
+  for (const nn of (arg('--cost-sizes') ?? `${n},10000`).split(',').map(Number)) {
+    const xs = gaussian(nn, 2, { std: Math.SQRT1_2, seed: 3 });
+    for (const method of ['gradient', 'accelerated', 'steering'] as StudyMethod[]) {
+      for (const h of [method === 'gradient' ? 1e-6 : 1e-5, 'auto'] as (number | 'auto')[]) {
+        const flow = await make(method, h, h === 'auto' ? 0.5 : undefined, xs);
+        const k = nn >= 1e4 ? 4 : 40;
+        await flow.step(2);
+        const ts: number[] = [];
+        for (let r = 0; r < 3; r++) {
+          const t0 = performance.now();
+          await flow.step(k);
+          ts.push((performance.now() - t0) / k);
+        }
+        flow.destroy();
+        const row = { n: nn, method, h: h === 'auto' ? 'auto' : 'fixed', msPerStep: +median(ts).toFixed(2) };
+        console.log(JSON.stringify(row));
+        cost.push(row);
+      }
+    }
+  }
+  out.cost = cost;
+  // (c) float32 threshold from a relaxed state.
+  const { x: xr, energy: er } = relaxedState(n, 2e-5 * (1000 / n), Number(arg('--pre') ?? 5000));
+  const xr32 = Float32Array.from(xr);
+  const thr: unknown[] = [];
+  const pairs: [StudyMethod, number][] = [['gradient', 2e-4], ['gradient', 5e-4], ['accelerated', 2e-3], ['accelerated', 5e-3], ['steering', 2e-3], ['steering', 5e-3]];
+  for (const [method, h] of pairs) {
+    const flow = await make(method, h, undefined, xr32);
+    const twin = runTwin(xr32, { method, h, maxSteps: M + 1, varLimit: 1e9 });
+    const rows: unknown[] = [];
+    let err = '';
+    for (let at = M / 6; at <= M; at += M / 6) {
+      try {
+        await flow.step(M / 6);
+      } catch (e) {
+        err = String(e).slice(0, 120);
+        break;
+      }
+      const st = await flow.stats();
+      rows.push({ step: at, gpuEnergy: +st.energy.toFixed(4), gpuVar: +((st.covariance[0]! + st.covariance[3]!) / 2).toFixed(3), twinEnergy: +(twin.energy[at] ?? NaN).toFixed(4), twinVar: +(twin.variance[at] ?? NaN).toFixed(3) });
+    }
+    flow.destroy();
+    console.log(method, h, err, JSON.stringify(rows));
+    thr.push({ method, h, error: err || undefined, rows });
+  }
+  out.threshold = { relaxedEnergy: +er.toFixed(5), steps: M, runs: thr };
+  merge(`gpu_N${n}`, out);
+  device.destroy();
+}
+
+/** First smoothed-trace point after which |E − P| ≤ tol to the end ({ step: -1 } if none). */
+function settleSmooth(sm: { step: number[]; t: number[]; energy: number[] }, P: number, tol: number): { step: number; t: number } {
+  let k = sm.energy.length;
+  while (k > 0 && Math.abs(sm.energy[k - 1]! - P) <= tol) k--;
+  return k < sm.energy.length ? { step: sm.step[k]!, t: sm.t[k]! } : { step: -1, t: -1 };
+}
+
+type Row = Record<string, unknown> & { smooth?: { step: number[]; t: number[]; energy: number[] } };
+
+/** Markdown tables from bench/results/step-study.json (no runs). */
+function stageReport(): void {
+  const j = JSON.parse(readFileSync(RESULTS, 'utf8')) as Record<string, { n: number; method: string; rows: Row[] }>;
+  const fmt = (v: unknown) => (typeof v === 'number' ? (Math.abs(v) < 1e-3 && v !== 0 ? v.toExponential(1) : String(+v.toPrecision(4))) : String(v));
+  // Lowest plateau seen per N (any method, any protocol): the reference F*.
+  const best = new Map<number, number>();
+  for (const [key, d] of Object.entries(j)) {
+    if (!/^(fixed|auto)_/.test(key)) continue;
+    for (const r of d.rows) {
+      const p = (r.plateau ?? r.finalMedian) as number;
+      if (!r.blewUp && typeof p === 'number') best.set(d.n, Math.min(best.get(d.n) ?? Infinity, p));
+    }
+  }
+  console.log('F* (lowest plateau) per N:', JSON.stringify(Object.fromEntries(best)));
+  for (const [key, d] of Object.entries(j)) {
+    if (key.startsWith('fixed_')) {
+      console.log(`\n### ${key} (two-quadrant start, horizon ${(d as unknown as { horizon: number }).horizon})`);
+      console.log('| h | blew up | final median F | excess over F* | p05–p95 spread | final var |');
+      console.log('|---|---|---|---|---|---|');
+      for (const r of d.rows) {
+        const fs = best.get(d.n)!;
+        console.log(`| ${fmt(r.h)} | ${r.blewUp ? 'yes' : 'no'} | ${fmt(r.finalMedian)} | ${r.blewUp ? '—' : fmt((r.finalMedian as number) - fs)} | ${fmt((r.finalP95 as number) - (r.finalP05 as number))} | ${fmt(r.finalVariance)} |`);
+      }
+    } else if (key.startsWith('auto_')) {
+      console.log(`\n### ${key}`);
+      console.log('| step | median h | steps | plateau F | excess over F* | p05–p95 | steps to plateau (1e-3) | (1e-2) | time to plateau (1e-2) | twin wall ms (1e-2) |');
+      console.log('|---|---|---|---|---|---|---|---|---|---|');
+      for (const r of d.rows) {
+        const P = r.plateau as number;
+        const a = r.smooth ? settleSmooth(r.smooth, P, 1e-3 * Math.max(1, Math.abs(P))) : { step: -1, t: -1 };
+        const b = r.smooth ? settleSmooth(r.smooth, P, 1e-2 * Math.max(1, Math.abs(P))) : { step: -1, t: -1 };
+        const label = r.h === 'auto' ? `auto f=${r.fraction}` : fmt(r.h);
+        const hm = r.h === 'auto' ? fmt(r.hMedian) : fmt(r.h);
+        const wall = b.step >= 0 ? ((r.wallMs as number) * b.step) / (r.steps as number) : -1;
+        console.log(`| ${label} | ${hm} | ${r.steps} | ${fmt(P)} | ${fmt(P - best.get(d.n)!)} | ${fmt((r.finalP95 as number) - (r.finalP05 as number))} | ${a.step} | ${b.step} | ${fmt(b.t)} | ${fmt(Math.round(wall))} |`);
+      }
+    } else if (key.startsWith('local_')) {
+      const dd = d as unknown as { relaxed: { energy: number }; steps: number };
+      console.log(`\n### ${key} (relaxed start F = ${dd.relaxed.energy}, ${dd.steps} steps)`);
+      console.log('| step | blew up | median F (2nd half) | rise | p05–p95 | max var |');
+      console.log('|---|---|---|---|---|---|');
+      for (const r of d.rows) {
+        const label = r.h === 'auto' ? `auto f=${r.fraction} (h≈${fmt(r.hMedian)})` : fmt(r.h);
+        console.log(`| ${label} | ${r.blewUp ? 'yes' : 'no'} | ${fmt(r.halfMedian)} | ${fmt(r.rise)} | ${fmt((r.halfP95 as number) - (r.halfP05 as number))} | ${fmt(r.maxVariance)} |`);
+      }
+    }
+  }
+}
+
 async function main(): Promise<void> {
   const stage = process.argv[2] ?? 'check';
   if (stage === 'check') return stageCheck();
   if (stage === 'fixed') return stageFixed();
+  if (stage === 'auto') return stageAuto();
+  if (stage === 'local') return stageLocal();
+  if (stage === 'gpu') return stageGpu();
+  if (stage === 'report') return stageReport();
   throw new Error(`unknown stage ${stage}`);
 }
 
