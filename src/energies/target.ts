@@ -30,8 +30,12 @@
  * same way, |x − y|²/(2σ²)). a_{c,±} ≥ 0 is the mean outward slope of U over that face of the
  * lattice, so U is continuous and its normal derivative nearly so at the faces.
  */
+import { commonWgsl, targetWgsl } from '../shaders.gen.js';
+import { createBuffer, dispatchFor, maxBindingBytes, WORKGROUP_SIZE } from '../gpu.js';
+import { packStruct, type Scalar } from '../layout.js';
+import { bindAt, cachedPipeline, dispatch, wgslLibrary } from '../kernels/grid.js';
 import { KdTree } from '../reference/kl.js';
-import type { PotentialTerm, TermOptions } from './types.js';
+import type { KernelTerm, PotentialTerm, TermContext, TermKernel, TermOptions } from './types.js';
 
 /** f32 slots before the node values in the term's parameters. */
 export const TARGET_HEADER = 16;
@@ -110,7 +114,7 @@ export function medianSpacing(samples: ArrayLike<number>, dim: number): number {
  * const lat = buildTargetLattice(samples, { dim: 2, sigma: 0.02 });
  * // lat.values[i + lat.nodes[0] * j] = −log p_σ at (origin[0] + i·cell, origin[1] + j·cell)
  */
-export function buildTargetLattice(samples: ArrayLike<number>, options: TargetDensityOptions = {}): TargetLattice {
+export function buildTargetLattice(samples: ArrayLike<number>, options: TargetDensityOptions = {}, maxResolution?: number): TargetLattice {
   const dim = options.dim ?? 2;
   if (![1, 2, 3].includes(dim)) fail(`dim must be 1, 2 or 3 (got ${dim})`);
   const d = dim as 1 | 2 | 3;
@@ -129,7 +133,7 @@ export function buildTargetLattice(samples: ArrayLike<number>, options: TargetDe
     }
   }
   const extent = Math.max(...lo.slice(0, dim).map((v, c) => hi[c]! - v));
-  const cap = TARGET_DEFAULT_RESOLUTION[d];
+  const cap = maxResolution ?? TARGET_DEFAULT_RESOLUTION[d];
   let sigma = options.sigma;
   if (sigma === undefined) {
     // 1.5 cells at the cap with a 4σ pad: σ ≥ 1.5 (E + 8σ)/(cap − 1).
@@ -160,7 +164,7 @@ export function buildTargetLattice(samples: ArrayLike<number>, options: TargetDe
     origin[c] = 0.5 * (box[2 * c]! + box[2 * c + 1]!) - 0.5 * (nodes[c] - 1) * cell;
   }
   const total = nodes[0] * nodes[1] * nodes[2];
-  if (total > TARGET_MAX_NODES) fail(`the lattice has ${total} nodes (${nodes.slice(0, dim).join('×')}); at most ${TARGET_MAX_NODES}: lower resolution`);
+  if (total > 2 ** 26) fail(`the lattice has ${total} nodes (${nodes.slice(0, dim).join('×')}); lower resolution`);
 
   // Cloud-in-cell binning; L holds log(weight), −∞ for empty nodes.
   const w = new Float64Array(total);
@@ -257,10 +261,11 @@ function packLattice(lat: TargetLattice): Float32Array {
 }
 
 /**
- * Float64 evaluation of U and ∇U from the f32 parameter block (the GPU's arithmetic in
- * float64), for the term's `value`/`gradient` twins and the tests.
+ * Float64 evaluation of U and ∇U from an f32 lattice block at offset `o` (the GPU's
+ * arithmetic of tgt_eval in shaders/target.wgsl, in float64), for the float64 twins.
  */
-function evaluate(p: Float32Array, dim: number, x: ArrayLike<number>): { u: number; g: Float64Array } {
+function evaluate(q32: Float32Array, dim: number, x: ArrayLike<number>, o = 0): { u: number; g: Float64Array } {
+  const p = o ? q32.subarray(o) : q32;
   const nodes = [p[0]!, p[1]!, p[2]!];
   const ih = p[6]!;
   const i2s = p[8]!;
@@ -309,17 +314,27 @@ function evaluate(p: Float32Array, dim: number, x: ArrayLike<number>): { u: numb
   return { u: v + far, g };
 }
 
+
+/** The WGSL of `tgt_eval` (shaders/target.wgsl) specialised for a potential term `id`. */
+function potentialWgsl(id: string): string {
+  const fn = wgslLibrary(targetWgsl).replace(/^\/\/.*$/gm, '').trim();
+  return `${fn.replaceAll('tgt_at(', `prm_${id}(`).replaceAll('tgt_eval(', `tgt_eval_${id}(`)}
+fn U_${id}(x: vec3f) -> f32 { return tgt_eval_${id}(x, 0u).x; }
+fn dU_${id}(x: vec3f) -> vec3f { return tgt_eval_${id}(x, 0u).yzw; }`;
+}
+
 /**
  * Potential `U = −log p_σ` of the Gaussian KDE of target samples (see the module header):
  * with `entropy({ temperature: 1 })` the flow relaxes to p_σ and its energy is KL(ρ ‖ p_σ).
- * The lattice is built here, on the host, once (float64); the GPU interpolates it.
- *
- * The term also exposes its lattice as `term.lattice` (float64 values) for plots and tests.
+ * The lattice is built here, on the host, once (float64, at most {@link TARGET_MAX_NODES}
+ * nodes since potential parameters share one array in the flow); the GPU interpolates it.
+ * The term exposes its lattice as `term.lattice` (float64 values) for plots and tests.
+ * For targets made of separated parts, prefer {@link annealedTarget} (docs/picture.md).
  *
  * @example
  * const targets = await samplesFromImageFile('assets/emblem.png', { count: 20000 });
- * const flow = await createFlow(device, { dim: 2, positions, method: 'steering', h: 'auto',
- *   energy: [targetDensity(targets, { sigma: 0.015 }), entropy({ temperature: 1 })],
+ * const flow = await createFlow(device, { dim: 2, positions, method: 'steering', h: 1e-3, gamma: 50,
+ *   energy: [targetDensity(targets, { sigma: 0.02 }), entropy({ temperature: 1, epsilon: 2e-3 })],
  *   monitor: [klToSamples(targets, { label: 'KL' })] });
  */
 export function targetDensity(samples: Float32Array | Float64Array, options: TargetDensityOptions = {}): PotentialTerm & { lattice: TargetLattice } {
@@ -328,68 +343,17 @@ export function targetDensity(samples: Float32Array | Float64Array, options: Tar
   const weight = options.weight ?? 1;
   if (!Number.isFinite(weight)) fail(`weight must be finite (got ${weight})`);
   const lattice = buildTargetLattice(samples, options);
+  const total = lattice.values.length;
+  if (total > TARGET_MAX_NODES) fail(`the lattice has ${total} nodes (${lattice.nodes.slice(0, lattice.dim).join('×')}); a potential term holds at most ${TARGET_MAX_NODES}: lower resolution, or use annealedTarget (a kernel term, no such limit)`);
   const dim = lattice.dim;
   const packed = packLattice(lattice);
-  const H = TARGET_HEADER;
   return {
     kind: 'potential',
     label: options.label ?? 'target',
     weight,
     lattice,
     params: Array.from(packed),
-    wgsl: (id) => `
-fn td_${id}(x: vec3f) -> vec4f {
-  let nn = vec3u(u32(prm_${id}(0u)), u32(prm_${id}(1u)), u32(prm_${id}(2u)));
-  let ih = prm_${id}(6u);
-  let i2s = prm_${id}(8u);
-  var base = vec3u(0u);
-  var t = vec3f(0.0);
-  var inside = vec3f(1.0);
-  var gfar = vec3f(0.0);
-  var far = 0.0;
-  for (var c = 0u; c < D; c++) {
-    let q = (x[c] - prm_${id}(3u + c)) * ih;
-    let qc = clamp(q, 0.0, f32(nn[c] - 1u));
-    let dl = (q - qc) / ih;
-    if (dl > 0.0) {
-      let s = prm_${id}(10u + 2u * c);
-      far += s * dl + dl * dl * i2s;
-      gfar[c] = s + 2.0 * dl * i2s;
-      inside[c] = 0.0;
-    } else if (dl < 0.0) {
-      let s = prm_${id}(9u + 2u * c);
-      far += -s * dl + dl * dl * i2s;
-      gfar[c] = -s + 2.0 * dl * i2s;
-      inside[c] = 0.0;
-    }
-    let i0 = min(u32(floor(qc)), nn[c] - 2u);
-    base[c] = i0;
-    t[c] = qc - f32(i0);
-  }
-  let stride = vec3u(1u, nn.x, nn.x * nn.y);
-  var v = 0.0;
-  var g = vec3f(0.0);
-  for (var corner = 0u; corner < (1u << D); corner++) {
-    var w = 1.0;
-    var idx = 0u;
-    var dw = vec3f(1.0);
-    for (var c = 0u; c < D; c++) {
-      let bit = (corner >> c) & 1u;
-      let f = select(1.0 - t[c], t[c], bit == 1u);
-      idx += (base[c] + bit) * stride[c];
-      w *= f;
-      for (var c2 = 0u; c2 < D; c2++) {
-        if (c2 == c) { dw[c2] *= select(-1.0, 1.0, bit == 1u); } else { dw[c2] *= f; }
-      }
-    }
-    let val = prm_${id}(${H}u + idx);
-    v += w * val;
-    g += dw * val;
-  }
-  return vec4f(v + far, g * ih * inside + gfar);
-}
-fn U_${id}(x: vec3f) -> f32 { return td_${id}(x).x; }
-fn dU_${id}(x: vec3f) -> vec3f { return td_${id}(x).yzw; }`,
+    wgsl: potentialWgsl,
     value(x) {
       return evaluate(packed, dim, x).u;
     },
@@ -397,4 +361,199 @@ fn dU_${id}(x: vec3f) -> vec3f { return td_${id}(x).yzw; }`,
       return evaluate(packed, dim, x).g;
     },
   };
+}
+
+/** Fields of `struct TargetParams` of shaders/target.wgsl, in order. */
+export const TARGET_PARAMS_FIELDS: readonly (readonly [string, Scalar])[] = [
+  ['n', 'u32'], ['e_base', 'u32'], ['weight', 'f32'], ['blend', 'f32'],
+  ['off_a', 'u32'], ['off_b', 'u32'], ['pad0', 'u32'], ['pad1', 'u32'],
+];
+
+/** Largest default resolution of the finest level of {@link annealedTarget}, by dimension. */
+export const ANNEALED_DEFAULT_RESOLUTION: Readonly<Record<1 | 2 | 3, number>> = { 1: 8192, 2: 512, 3: 96 };
+
+/** Options of {@link annealedTarget}. */
+export interface AnnealedTargetOptions extends TermOptions {
+  /** Dimension of the samples, 1..3. Default 2. */
+  dim?: number;
+  /** Final bandwidth σ (progress 1). Default as {@link targetDensity}, with the finer lattice cap {@link ANNEALED_DEFAULT_RESOLUTION}. */
+  sigma?: number;
+  /** Starting bandwidth σ₀ (progress 0), ≥ σ. Default max(σ, extent/8), extent the samples' largest side. */
+  sigma0?: number;
+  /** Number of lattices K ≥ 2 (σ₀ … σ, geometric). Default ⌈log₂(σ₀/σ)⌉ + 1 (ratio ≤ 2 between levels). */
+  levels?: number;
+  /** Nodes along the longest axis of the finest lattice. Default: Δ ≤ σ/3, capped at {@link ANNEALED_DEFAULT_RESOLUTION}. Coarser levels use Δ ≤ σ_k/3. */
+  resolution?: number;
+}
+
+/** The kernel term of {@link annealedTarget}, with its ladder and progress control. */
+export interface AnnealedTarget extends KernelTerm {
+  /** The bandwidths σ₀ > … > σ of the ladder. */
+  readonly sigmas: readonly number[];
+  /** Their lattices (float64). */
+  readonly lattices: readonly TargetLattice[];
+  /** Current progress u ∈ [0, 1]. */
+  readonly progress: number;
+  /**
+   * Sets the progress u ∈ [0, 1] for later steps of every flow using this term (between
+   * `flow.step` calls): with q = u·(K − 1), k = ⌊q⌋, U = (1 − (q − k))·U_k + (q − k)·U_{k+1}.
+   */
+  setProgress(u: number): void;
+  /** The geometric bandwidth σ₀^{1−u} σ^u that the blend at progress u stands for. */
+  sigmaAt(u: number): number;
+  /** Float64 U and ∇U at one point and a progress (default: the current one). */
+  value(x: ArrayLike<number>, u?: number): number;
+  gradient(x: ArrayLike<number>, u?: number): Float64Array;
+}
+
+/**
+ * A ladder of smoothed targets `U_k = −log p_{σ_k}` (σ₀ > … > σ_{K−1} = σ, geometric), blended
+ * by a host-set progress u, as a kernel term: with `entropy()` at temperature 1 this is the
+ * annealed Fokker–Planck flow of docs/picture.md. At large σ the smoothed target has one mode,
+ * so the flow puts the right mass in every region of the picture; as σ shrinks each part of
+ * the picture keeps its share, which a flow at a small fixed σ cannot do (mass left in the
+ * wrong basin stays there: the barrier between parts grows like gap²/(2σ²)). Each lattice is
+ * built as for {@link targetDensity}; all live in one GPU buffer, so there is no limit from
+ * the flow's potential parameters, and a step evaluates only the two blended lattices.
+ * Energy density e_i = U(x_i) (constant 0); the gradient ADDs w ∇U.
+ *
+ * @example
+ * const ladder = annealedTarget(targets, { sigma: 0.01 });
+ * const flow = await createFlow(device, { dim: 2, positions, method: 'steering', h: 1e-3,
+ *   gamma: (step) => 1 / ladder.sigmaAt(Math.min(1, step / 2000)),
+ *   energy: [ladder, entropy({ epsilon: 2e-3 })] });
+ * for (let s = 0; s < 3000; s += 20) { ladder.setProgress(Math.min(1, s / 2000)); await flow.step(20); }
+ */
+export function annealedTarget(samples: Float32Array | Float64Array, options: AnnealedTargetOptions = {}): AnnealedTarget {
+  if (!(samples instanceof Float32Array || samples instanceof Float64Array)) fail('samples must be a Float32Array or Float64Array (M·dim values, row-major)');
+  if (!options || typeof options !== 'object') fail('options must be an object');
+  const dim = options.dim ?? 2;
+  if (![1, 2, 3].includes(dim)) fail(`dim must be 1, 2 or 3 (got ${dim})`);
+  const weight = options.weight ?? 1;
+  if (!Number.isFinite(weight)) fail(`weight must be finite (got ${weight})`);
+  const cap = ANNEALED_DEFAULT_RESOLUTION[dim as 1 | 2 | 3];
+  const finest = buildTargetLattice(samples, { dim, sigma: options.sigma, resolution: options.resolution }, cap);
+  const sigma = finest.sigma;
+  let extent = 0;
+  const m = samples.length / dim;
+  for (let c = 0; c < dim; c++) {
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (let i = 0; i < m; i++) {
+      lo = Math.min(lo, samples[i * dim + c]!);
+      hi = Math.max(hi, samples[i * dim + c]!);
+    }
+    extent = Math.max(extent, hi - lo);
+  }
+  const sigma0 = options.sigma0 ?? Math.max(sigma, extent / 8);
+  if (!(Number.isFinite(sigma0) && sigma0 >= sigma)) fail(`sigma0 must be a finite number >= sigma = ${sigma} (got ${sigma0})`);
+  const K = options.levels ?? Math.max(2, Math.ceil(Math.log2(sigma0 / sigma) - 1e-9) + 1);
+  if (!Number.isInteger(K) || K < 2 || K > 16) fail(`levels must be an integer in 2..16 (got ${K})`);
+  const sigmas = Array.from({ length: K }, (_, k) => sigma0 * Math.pow(sigma / sigma0, k / (K - 1)));
+  sigmas[K - 1] = sigma;
+  const lattices = sigmas.map((s, k) => (k === K - 1 ? finest : buildTargetLattice(samples, { dim, sigma: s }, cap)));
+  const blocks = lattices.map(packLattice);
+  const offsets: number[] = [];
+  let total = 0;
+  for (const b of blocks) {
+    offsets.push(total);
+    total += b.length;
+  }
+  const all = new Float32Array(total);
+  blocks.forEach((b, k) => all.set(b, offsets[k]!));
+  const label = options.label ?? 'target';
+  let progress = 0;
+  const live = new Set<{ write(): void }>();
+  const blendAt = (u: number) => {
+    const q = Math.min(Math.max(u, 0), 1) * (K - 1);
+    const k = Math.min(Math.floor(q), K - 2);
+    return { a: k, b: k + 1, blend: q - k };
+  };
+  const checkU = (u: number) => {
+    if (!(u >= 0 && u <= 1)) fail(`progress must be in [0, 1] (got ${u})`);
+    return u;
+  };
+  const evalAt = (x: ArrayLike<number>, u: number) => {
+    const { a, b, blend } = blendAt(u);
+    const ra = evaluate(all, dim, x, offsets[a]);
+    if (blend === 0) return ra;
+    const rb = evaluate(all, dim, x, offsets[b]);
+    const g = new Float64Array(dim);
+    for (let c = 0; c < dim; c++) g[c] = (1 - blend) * ra.g[c]! + blend * rb.g[c]!;
+    return { u: (1 - blend) * ra.u + blend * rb.u, g };
+  };
+
+  const term: AnnealedTarget = {
+    kind: 'kernel',
+    label,
+    weight,
+    sigmas,
+    lattices,
+    get progress() {
+      return progress;
+    },
+    setProgress(u: number) {
+      progress = checkU(u);
+      for (const k of live) k.write();
+    },
+    sigmaAt(u: number) {
+      return sigma0 * Math.pow(sigma / sigma0, Math.min(Math.max(checkU(u), 0), 1));
+    },
+    value(x, u = progress) {
+      return evalAt(x, checkU(u)).u;
+    },
+    gradient(x, u = progress) {
+      return evalAt(x, checkU(u)).g;
+    },
+    async create(ctx: TermContext): Promise<TermKernel> {
+      const { device, n } = ctx;
+      if (ctx.dim !== dim) fail(`the flow has dim = ${ctx.dim} but the samples were given with dim = ${dim}`);
+      if (all.byteLength > maxBindingBytes(device)) fail(`the lattices need ${all.byteLength} bytes, more than this device binds (${maxBindingBytes(device)}); lower resolution or levels`);
+      const prefix = `${ctx.label}.${label}`;
+      const pipe = await cachedPipeline(device, 'Target', commonWgsl + targetWgsl, 'target_main', { D: dim, WG: WORKGROUP_SIZE });
+      const lat = createBuffer(device, `${prefix}.lattices`, all.byteLength, GPUBufferUsage.STORAGE, all);
+      let w = weight;
+      const pack = () => {
+        const { a, b, blend } = blendAt(progress);
+        return new Uint8Array(packStruct(TARGET_PARAMS_FIELDS, { n, e_base: ctx.slot * n, weight: w, blend, off_a: offsets[a], off_b: offsets[b] }));
+      };
+      const params = createBuffer(device, `${prefix}.params`, 32, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, pack());
+      const bg = bindAt(device, `${prefix}.main`, pipe, { 70: ctx.positions, 71: lat, 72: ctx.grad, 73: ctx.energy, 74: params });
+      const size = dispatchFor(n);
+      const handle = { write: () => device.queue.writeBuffer(params, 0, pack()) };
+      live.add(handle);
+      let destroyed = false;
+      return {
+        encode(pass) {
+          if (destroyed) fail('kernel used after destroy()');
+          dispatch(pass, pipe, bg, size);
+        },
+        constant: () => 0,
+        setWeight(nw: number) {
+          if (!Number.isFinite(nw)) fail(`weight must be finite (got ${nw})`);
+          w = nw;
+          handle.write();
+        },
+        destroy() {
+          if (destroyed) return;
+          destroyed = true;
+          live.delete(handle);
+          params.destroy();
+          lat.destroy();
+        },
+      };
+    },
+    reference(x: Float64Array, n: number, d: number) {
+      if (d !== dim || x.length !== n * d) fail(`reference: expected ${n}·${dim} values`);
+      const grad = new Float64Array(n * dim);
+      let sum = 0;
+      for (let i = 0; i < n; i++) {
+        const r = evalAt(x.subarray(i * dim, (i + 1) * dim), progress);
+        sum += r.u;
+        for (let c = 0; c < dim; c++) grad[i * dim + c] = weight * r.g[c]!;
+      }
+      return { value: (weight * sum) / n, grad };
+    },
+  };
+  return term;
 }
