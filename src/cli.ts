@@ -19,6 +19,7 @@ import { getDevice } from './device.js';
 import { PRESETS, runPreset, type RunHistory } from './presets.js';
 import { lineChartSvg, scatterPng, writeCsv } from './io/plot.js';
 import { compareMethods, compareTable, defaultCriterion, writeCompareOutputs, type CriterionSpec } from './compare.js';
+import { pictureCommand } from './presets/picture.js';
 
 function parseArgs(argv: string[]): { positional: string[]; flags: Record<string, string> } {
   const positional: string[] = [];
@@ -94,6 +95,7 @@ async function compare(name: string | undefined, flags: Record<string, string>):
 async function main(): Promise<void> {
   const { positional, flags } = parseArgs(process.argv.slice(2));
   if (positional[0] === 'compare') return compare(positional[1], flags);
+  if (positional[0] === 'picture') return pictureCommand(process.argv.slice(3));
   const name = positional[0] ?? (PRESETS['fokker-planck'] ? 'fokker-planck' : 'quadratic');
   if (name === 'list' || flags.help !== undefined) {
     console.log('usage: wgflow [preset] [--n N] [--steps S] [--every K] [--out DIR]\n' +
