@@ -16,6 +16,9 @@ override MODE: u32 = 0u;
 override K: u32 = 8u;        // number of columns
 override KSUM: u32 = 4u;     // columns summed (the rest are maxima)
 override T: u32 = 0u;        // number of energy slots
+// SERIAL = 1 (CPU fallback adapters, where a workgroup barrier costs ~1 ms): no trees; every
+// thread writes its own partial row and one thread of `finish` folds them. SERIAL = 0: trees.
+override SERIAL: u32 = 0u;
 
 @group(0) @binding(0) var<storage, read> X: array<f32>;
 @group(0) @binding(1) var<storage, read> V: array<f32>;
@@ -93,13 +96,31 @@ fn tree_chunk(acc: ptr<function, array<f32, KMAX>>, lid: u32, c0: u32, m: u32) {
   workgroupBarrier();
 }
 
+// Folds value v into column k of (acc, comp): Kahan-compensated sums, plain maxima.
+fn fold(acc: ptr<function, array<f32, KMAX>>, comp: ptr<function, array<f32, KMAX>>, k: u32, v: f32) {
+  if (k < KSUM) {
+    let y = v - (*comp)[k];
+    let t = (*acc)[k] + y;
+    (*comp)[k] = (t - (*acc)[k]) - y;
+    (*acc)[k] = t;
+  } else {
+    (*acc)[k] = max((*acc)[k], v);
+  }
+}
+
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   var acc: array<f32, KMAX>;
+  var comp: array<f32, KMAX>;
   let stride = nwg.x * WG;
   for (var i = wid.x * WG + lid; i < prm.n; i += stride) {
     let cols = columns(i);
-    for (var k = 0u; k < K; k++) { acc[k] = combine(k, acc[k], cols[k]); }
+    for (var k = 0u; k < K; k++) { fold(&acc, &comp, k, cols[k]); }
+  }
+  if (SERIAL == 1u) {
+    let row = wid.x * WG + lid;
+    for (var k = 0u; k < K; k++) { partials[row * K + k] = acc[k]; }
+    return;
   }
   for (var c0 = 0u; c0 < K; c0 += CH) {
     let m = min(CH, K - c0);
@@ -117,6 +138,16 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
 @compute @workgroup_size(WG)
 fn finish(@builtin(local_invocation_index) lid: u32) {
   var acc: array<f32, KMAX>;
+  if (SERIAL == 1u) {
+    if (lid == 0u) {
+      var comp: array<f32, KMAX>;
+      for (var r = 0u; r < count.x; r++) {
+        for (var k = 0u; k < K; k++) { fold(&acc, &comp, k, parts[r * K + k]); }
+      }
+      for (var k = 0u; k < K; k++) { sums[k] = acc[k]; }
+    }
+    return;
+  }
   for (var r = lid; r < count.x; r += WG) {
     for (var k = 0u; k < K; k++) { acc[k] = combine(k, acc[k], parts[r * K + k]); }
   }

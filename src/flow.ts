@@ -97,6 +97,12 @@ export interface FlowOptions {
    * Default false.
    */
   restart?: boolean;
+  /**
+   * How GPU reductions combine partial sums: 'tree' (shared-memory trees, for GPUs) or
+   * 'serial' (barrier-free per-thread partials folded by one thread, for CPU fallback adapters
+   * where a workgroup barrier is very expensive). Default: 'serial' on fallback adapters, else 'tree'.
+   */
+  reduction?: 'tree' | 'serial';
   /** Steps encoded per command buffer. Default 64. */
   stepsPerSubmit?: number;
   /** Prefix of GPU object labels. Default 'wgflow.flow'. */
@@ -246,6 +252,7 @@ function validate(device: GPUDevice, o: FlowOptions): { x: Float32Array; n: numb
   } else if (typeof g !== 'function') fail('gamma must be a number, a function of the step or a schedule object');
   if (slots > MAX_TERMS) fail(`at most ${MAX_TERMS} energy and monitor terms (got ${slots})`);
   for (const t of terms) if (!t || (t.kind !== 'potential' && t.kind !== 'kernel')) fail('energy terms must come from wgflow term factories (quadratic(), entropy(), ...)');
+  if (o.reduction !== undefined && o.reduction !== 'tree' && o.reduction !== 'serial') fail(`reduction must be 'tree' or 'serial' (got ${o.reduction})`);
   const spsOk = o.stepsPerSubmit === undefined || (Number.isInteger(o.stepsPerSubmit) && o.stepsPerSubmit >= 1);
   if (!spsOk) fail('stepsPerSubmit must be a positive integer');
   checkLimit(n);
@@ -435,18 +442,21 @@ export async function createFlow(device: GPUDevice, options: FlowOptions): Promi
         device.queue.writeBuffer(uniform, fieldOffset(PARAMS_FIELDS, 'length_stride'), new Uint32Array([lengthScale.stride]));
       }
       const weightsBuf = buf('weights', Math.max(1, T) * 4, S | CD, new Float32Array(terms.length ? terms.map((t) => t.weight) : [0]));
-      // Stage-1 workgroups of the reductions: many on GPUs, few on CPU fallbacks (SwiftShader
-      // pays dearly per workgroup barrier; 16 rows were 14x faster than 512 at N = 1e5).
-      const redRows = Math.min(rows, deviceProfile(device).fallback ? 16 : 512);
+      // Stage-1 workgroups of the reductions: many with shared-memory trees on GPUs; on CPU
+      // fallbacks (SwiftShader pays ~1 ms per workgroup barrier) two barrier-free workgroups
+      // whose 512 threads each write a partial row, folded by one thread (SERIAL = 1).
+      const serial = (options.reduction ?? (deviceProfile(device).fallback ? 'serial' : 'tree')) === 'serial' ? 1 : 0;
+      const redWgs = serial ? 2 : Math.min(rows, 512);
+      const redRows = serial ? redWgs * wg : redWgs;
       const partials = buf('partials', redRows * Math.max(K0, K1) * 4, S);
       const sums0 = buf('sums0', K0 * 4, S | CS);
       const sums0b = buf('sums0b', K0 * 4, S | CS);
       const sums1 = buf('sums1', K1 * 4, S | CS);
       const rowsBuf = buf('reduceRows', 16, GPUBufferUsage.UNIFORM | CD, new Uint32Array([redRows, 0, 0, 0]));
-      const red0 = await cachedPipeline(device, `${label}.reduce0`, redCode, { ...constants, MODE: 0, K: K0, KSUM: 4, T }, 'main', [redKinds]);
-      const fin0 = await cachedPipeline(device, `${label}.reduce0.finish`, redCode, { ...constants, MODE: 0, K: K0, KSUM: 4, T }, 'finish', [[], finKinds]);
-      const red1 = await cachedPipeline(device, `${label}.reduce1`, redCode, { ...constants, MODE: 1, K: K1, KSUM: 12 + TA, T: TA }, 'main', [redKinds]);
-      const fin1 = await cachedPipeline(device, `${label}.reduce1.finish`, redCode, { ...constants, MODE: 1, K: K1, KSUM: 12 + TA, T: TA }, 'finish', [[], finKinds]);
+      const red0 = await cachedPipeline(device, `${label}.reduce0`, redCode, { ...constants, MODE: 0, K: K0, KSUM: 4, T, SERIAL: serial }, 'main', [redKinds]);
+      const fin0 = await cachedPipeline(device, `${label}.reduce0.finish`, redCode, { ...constants, MODE: 0, K: K0, KSUM: 4, T, SERIAL: serial }, 'finish', [[], finKinds]);
+      const red1 = await cachedPipeline(device, `${label}.reduce1`, redCode, { ...constants, MODE: 1, K: K1, KSUM: 12 + TA, T: TA, SERIAL: serial }, 'main', [redKinds]);
+      const fin1 = await cachedPipeline(device, `${label}.reduce1.finish`, redCode, { ...constants, MODE: 1, K: K1, KSUM: 12 + TA, T: TA, SERIAL: serial }, 'finish', [[], finKinds]);
       const redBind = bindBuffers(device, `${label}.reduce`, redLayout, [positions, velocities, grad, energyBuf, partials, uniform, weightsBuf, lengthBuf]);
       const fin0Bind = bindBuffers(device, `${label}.reduce0.finish`, finLayout, [partials, sums0, rowsBuf]);
       const fin0bBind = bindBuffers(device, `${label}.reduce0b.finish`, finLayout, [partials, sums0b, rowsBuf]);
@@ -482,7 +492,7 @@ export async function createFlow(device: GPUDevice, options: FlowOptions): Promi
       const encodeReduce = (pass: GPUComputePassEncoder, mode: 0 | 1, second = false) => {
         pass.setPipeline(mode === 0 ? red0 : red1);
         pass.setBindGroup(0, redBind);
-        pass.dispatchWorkgroups(redRows);
+        pass.dispatchWorkgroups(redWgs);
         pass.setPipeline(mode === 0 ? fin0 : fin1);
         pass.setBindGroup(0, emptyBind);
         pass.setBindGroup(1, mode === 0 ? (second ? fin0bBind : fin0Bind) : fin1Bind);

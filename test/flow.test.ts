@@ -59,14 +59,14 @@ describe('quadratic gradient flow', () => {
 });
 
 describe('stats', () => {
-  it('match float64 reductions (rel 1e-5) up to N = 10^6', async () => {
+  for (const reduction of ['tree', 'serial'] as const) it(`match float64 reductions (rel 1e-5) up to N = 10^6 (${reduction})`, async () => {
     const { device } = await testDevice();
     for (const [n, dim] of [[1, 2], [7, 3], [1000, 1], [65537, 2], [1_000_000, 3]] as const) {
       const r = rng(n);
       const x0 = Float32Array.from({ length: n * dim }, (_, k) => 1.5 + (k % dim) + r() * 3);
       const v0 = Float32Array.from({ length: n * dim }, () => r() - 0.3);
       const energy = [quadratic({ scale: 0.5 }), gaussianMixture({ dim, components: [{ weight: 1, mean: Array(dim).fill(1), sigma: 0.7 }, { weight: 2, mean: Array(dim).fill(-1), sigma: 1.3 }] })];
-      const flow = await createFlow(device, { dim, positions: x0, velocities: v0, energy, method: 'accelerated', h: 0.1 });
+      const flow = await createFlow(device, { dim, positions: x0, velocities: v0, energy, method: 'accelerated', h: 0.1, reduction });
       const s = await flow.stats();
       flow.destroy();
       const x = Float64Array.from(x0);
