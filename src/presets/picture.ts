@@ -23,7 +23,7 @@ import { entropy } from '../energies/entropy.js';
 import { klReference, klToSamples } from '../energies/kl.js';
 import type { EnergyTerm, KernelTerm } from '../energies/types.js';
 import { uniformBox } from '../init.js';
-import { samplesFromPixels } from '../targets.js';
+import { mulberry32, samplesFromPixels } from '../targets.js';
 import { decodeImage } from '../io/image.js';
 import { lineChartSvg, scatterPng, writeCsv } from '../io/plot.js';
 import { slicedWasserstein2 } from '../reference/sliced.js';
@@ -226,6 +226,30 @@ export async function runPictureFlow(device: GPUDevice, options: PictureFlowOpti
   }
 }
 
+/**
+ * The ring + square target of the study in docs/picture.md (two parts with a gap, equal mass): half the samples uniform in the annulus
+ * 0.6 ≤ |y| ≤ 0.7, half uniform in the square [−0.3, 0.3]².
+ *
+ * @example
+ * const y = ringSquare(5000, 11); // 10000 floats
+ */
+export function ringSquare(m: number, seed: number): Float32Array {
+  const r = mulberry32(seed);
+  const out = new Float32Array(2 * m);
+  for (let i = 0; i < m; i++) {
+    if (r() < 0.5) {
+      const a = 2 * Math.PI * r();
+      const rad = Math.sqrt(0.36 + (0.49 - 0.36) * r());
+      out[2 * i] = rad * Math.cos(a);
+      out[2 * i + 1] = rad * Math.sin(a);
+    } else {
+      out[2 * i] = -0.3 + 0.6 * r();
+      out[2 * i + 1] = -0.3 + 0.6 * r();
+    }
+  }
+  return out;
+}
+
 /** Finds assets/emblem.png from the source (src/presets) or the build (dist/src/presets). */
 export function emblemPath(): string {
   for (const rel of ['../../assets/emblem.png', '../../../assets/emblem.png']) {
@@ -323,7 +347,7 @@ export async function pictureCommand(argv: string[]): Promise<void> {
   console.log(`[wgflow] adapter: ${summary}`);
   if (fallback && int('n') === undefined) console.log(`[wgflow] CPU fallback adapter: N = ${n} (the preset's N = ${PICTURE_N} is for GPUs; --n to override)`);
   const samples = pictureSamples(image, m);
-  const scheme = pictureScheme(samples, { n, annealSteps: int('anneal') ?? Math.round(0.6 * steps) });
+  const scheme = pictureScheme(samples, { n, annealSteps: int('anneal') ?? Math.round(0.8 * steps) });
   console.log(`[wgflow] picture: N = ${n}, M = ${m}, ${steps} steps; σ ${scheme.target.sigmas[0]!.toPrecision(3)} → ${scheme.target.sigmas.at(-1)!.toPrecision(3)} ` +
     `(${scheme.target.sigmas.length} levels) over ${scheme.annealSteps} steps, ε = ${scheme.epsilon.toPrecision(3)}, h = ${scheme.h.toPrecision(3)}, γ = 1/σ`);
   const snapshots = [...new Set([...PICTURE_SNAPSHOTS.filter((s) => s < steps), steps])];

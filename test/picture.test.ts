@@ -1,0 +1,235 @@
+// The smoothed sample target (targetDensity, annealedTarget) against float64 twins, exact
+// kernel density estimates and finite differences, on the GPU through a flow; and a small
+// annealed picture flow that must bring the particles close to the target in sliced W2.
+import { describe, expect, it } from 'vitest';
+import { checked, rng, testDevice } from './helpers.js';
+import { createFlow } from '../src/flow.js';
+import { annealedTarget, buildTargetLattice, targetDensity, TARGET_MAX_NODES, TARGET_PARAMS_FIELDS } from '../src/energies/target.js';
+import { targetWgsl } from '../src/shaders.gen.js';
+import { slicedWasserstein2 } from '../src/reference/sliced.js';
+import { uniformBox } from '../src/init.js';
+import { pictureScheme, runPictureFlow, picturePreset, pictureSamples, emblemPath, ringSquare } from '../src/presets/picture.js';
+import { PRESETS } from '../src/presets.js';
+
+function cloud(n: number, dim: number, seed: number, scale = 1, shift = 0): Float32Array {
+  const r = rng(seed);
+  return Float32Array.from({ length: n * dim }, () => shift + scale * (2 * r() - 1));
+}
+
+/** Exact −log p_σ of the Gaussian KDE at a point (float64 log-sum-exp). */
+function exactU(y: ArrayLike<number>, dim: number, sigma: number, x: ArrayLike<number>): number {
+  const m = y.length / dim;
+  let mx = -Infinity;
+  const t: number[] = [];
+  for (let s = 0; s < m; s++) {
+    let d2 = 0;
+    for (let c = 0; c < dim; c++) d2 += (x[c]! - y[s * dim + c]!) ** 2;
+    const v = -d2 / (2 * sigma * sigma);
+    t.push(v);
+    mx = Math.max(mx, v);
+  }
+  let sum = 0;
+  for (const v of t) sum += Math.exp(v - mx);
+  return -(mx + Math.log(sum / m) - (dim / 2) * Math.log(2 * Math.PI * sigma * sigma));
+}
+
+/** Float64 central differences of a point function. */
+function fd(f: (x: Float64Array) => number, x: Float64Array, h = 1e-6): Float64Array {
+  const g = new Float64Array(x.length);
+  for (let c = 0; c < x.length; c++) {
+    const v = x[c]!;
+    x[c] = v + h;
+    const a = f(x);
+    x[c] = v - h;
+    const b = f(x);
+    x[c] = v;
+    g[c] = (a - b) / (2 * h);
+  }
+  return g;
+}
+
+describe('smoothed target, float64', () => {
+  it('TARGET_PARAMS_FIELDS mirrors struct TargetParams of target.wgsl', () => {
+    const m = targetWgsl.match(/struct TargetParams \{([\s\S]*?)\n\}/);
+    const fields = m![1]!.split('\n').map((l) => l.replace(/\/\/.*/, '').trim()).filter(Boolean).map((l) => l.replace(/,$/, '').split(':').map((x) => x.trim()));
+    expect(fields).toEqual(TARGET_PARAMS_FIELDS.map(([a, b]) => [a, b]));
+  });
+
+  for (const dim of [1, 2, 3]) {
+    it(`d = ${dim}: lattice values equal the exact KDE −log p_σ (near and far, where p underflows)`, () => {
+      const y = cloud(150, dim, 10 + dim, 0.4);
+      // Δ = σ/3 (the default rule). In 1D/2D the box reaches ~25σ from the samples, where
+      // p_σ ~ e^-300 underflows any direct sum in f32 and nearly in float64.
+      const [sigma, half] = dim === 3 ? [0.15, 1] : [0.08, 2.2];
+      const res = Math.round((2 * half) / (sigma / 3)) + 1;
+      const box = Array.from({ length: dim }, () => [-half, half]).flat();
+      const lat = buildTargetLattice(y, { dim, sigma, resolution: res, box });
+      expect(lat.cell).toBeCloseTo(sigma / 3, 3);
+      const stride = [1, lat.nodes[0], lat.nodes[0] * lat.nodes[1]];
+      let umin = Infinity;
+      for (const v of lat.values) umin = Math.min(umin, v);
+      const r = rng(3);
+      let worstNear = 0;
+      let worstFar = 0;
+      for (let t = 0; t < 300; t++) {
+        const idx = [0, 1, 2].map((c) => (c < dim ? Math.floor(r() * lat.nodes[c]!) : 0));
+        const x = idx.slice(0, dim).map((i, c) => lat.origin[c]! + i * lat.cell);
+        const u = lat.values[idx[0]! * stride[0]! + idx[1]! * stride[1]! + idx[2]! * stride[2]!]!;
+        const e = exactU(y, dim, sigma, x);
+        expect(Number.isFinite(u)).toBe(true);
+        if (e - umin < 8) worstNear = Math.max(worstNear, Math.abs(u - e));
+        else worstFar = Math.max(worstFar, Math.abs(u - e) / e);
+      }
+      // Cloud-in-cell binning (with its Δ²/6 variance taken out of the blur): absolute error
+      // O((Δ/σ)⁴) within ~4σ of the samples (measured 0.012–0.032 here), relative O(Δ/dist) far away.
+      expect(worstNear).toBeLessThan(0.04);
+      expect(worstFar).toBeLessThan(0.03);
+    });
+  }
+
+  it('the twin gradient equals finite differences of the twin value, inside and outside the box', () => {
+    for (const dim of [1, 2, 3]) {
+      const y = cloud(300, dim, 20 + dim, 0.5);
+      const term = targetDensity(y, { dim, sigma: 0.07 });
+      const r = rng(4 + dim);
+      for (let t = 0; t < 60; t++) {
+        // Half inside the lattice box, half up to 3 box sizes away (the far field).
+        const s = t % 2 ? 1.2 : 4;
+        const x = Float64Array.from({ length: dim }, () => s * (2 * r() - 1));
+        const g = term.gradient(x);
+        const f = fd((z) => term.value(z), x);
+        for (let c = 0; c < dim; c++) expect(Math.abs(g[c]! - f[c]!)).toBeLessThan(1e-5 * Math.max(1, Math.abs(g[c]!)));
+      }
+    }
+  });
+
+  it('far field: continuous at the box faces and pulling back from afar', () => {
+    const y = cloud(200, 2, 31, 0.5);
+    const term = targetDensity(y, { sigma: 0.05 });
+    const lat = term.lattice;
+    const hiX = lat.origin[0] + (lat.nodes[0] - 1) * lat.cell;
+    const inside = term.value(new Float64Array([hiX - 1e-9, 0.1]));
+    const outside = term.value(new Float64Array([hiX + 1e-9, 0.1]));
+    expect(Math.abs(inside - outside)).toBeLessThan(1e-5 * Math.abs(inside));
+    for (const p of [[50, 0], [-30, 70], [0, -1e4]]) {
+      const g = term.gradient(new Float64Array(p));
+      expect(g.every(Number.isFinite)).toBe(true);
+      // −∇U points back towards the samples.
+      expect(-(g[0]! * p[0]! + g[1]! * p[1]!)).toBeLessThan(0);
+    }
+  });
+
+  it('rejects bad options; a potential term holds a bounded lattice', () => {
+    const y = cloud(100, 2, 5);
+    expect(() => targetDensity(y, { sigma: 0 })).toThrow(/sigma must be/);
+    expect(() => targetDensity(y, { resolution: 1 })).toThrow(/resolution must be/);
+    expect(() => targetDensity(y, { box: [0, 1] })).toThrow(/box must be 4/);
+    expect(() => targetDensity(y, { box: [1, 0, 0, 1] })).toThrow(/hi must exceed lo/);
+    expect(() => targetDensity(new Float32Array([0, NaN]))).toThrow(/not finite/);
+    expect(() => targetDensity(y, { resolution: Math.ceil(Math.sqrt(TARGET_MAX_NODES)) + 10 })).toThrow(/at most/);
+    expect(() => annealedTarget(y, { sigma: 0.1, sigma0: 0.05 })).toThrow(/sigma0 must be/);
+    expect(() => annealedTarget(y).setProgress(1.5)).toThrow(/progress/);
+  });
+});
+
+describe('smoothed target on the GPU', () => {
+  for (const dim of [1, 2, 3]) {
+    it(`d = ${dim}: targetDensity value and gradient equal the float64 twin and finite differences`, async () => {
+      const { device } = await testDevice();
+      const y = cloud(400, dim, 40 + dim, 0.5, 0.1);
+      const term = targetDensity(y, { dim, sigma: 0.06, weight: 0.7 });
+      const n = 600;
+      // Particles inside the box and beyond it (far field).
+      const x = Float32Array.from(cloud(n, dim, 50 + dim, 1.5));
+      const { g, e } = await checked(device, async () => {
+        const flow = await createFlow(device, { dim, positions: x, energy: [term], method: 'gradient', h: 1e-9 });
+        const out = { g: await flow.gradient(), e: (await flow.stats()).terms.target! };
+        flow.destroy();
+        return out;
+      });
+      let value = 0;
+      let err = 0;
+      let errFd = 0;
+      let big = 0;
+      for (let i = 0; i < n; i++) {
+        const p = Float64Array.from(x.subarray(i * dim, (i + 1) * dim));
+        value += term.value(p) / n;
+        const tg = term.gradient(p);
+        const f = fd((z) => term.value(z), p);
+        for (let c = 0; c < dim; c++) {
+          err = Math.max(err, Math.abs(g[i * dim + c]! - 0.7 * tg[c]!));
+          errFd = Math.max(errFd, Math.abs(g[i * dim + c]! - 0.7 * f[c]!));
+          big = Math.max(big, Math.abs(0.7 * tg[c]!));
+        }
+      }
+      expect(Math.abs(e - 0.7 * value)).toBeLessThan(1e-5 * Math.abs(0.7 * value));
+      expect(err / big).toBeLessThan(1e-5);
+      expect(errFd / big).toBeLessThan(1e-3);
+    });
+  }
+
+  it('annealedTarget: GPU equals the twin at several progresses; the blend interpolates the ladder', async () => {
+    const { device } = await testDevice();
+    const y = cloud(500, 2, 61, 0.6);
+    const ladder = annealedTarget(y, { sigma: 0.03, sigma0: 0.24, weight: 1.3 });
+    expect(ladder.sigmas.length).toBe(4); // ratio 2: 0.24, 0.12, 0.06, 0.03
+    expect(ladder.sigmas[3]).toBe(0.03);
+    expect(ladder.sigmaAt(0)).toBeCloseTo(0.24, 12);
+    expect(ladder.sigmaAt(1 / 3)).toBeCloseTo(0.12, 12);
+    const n = 500;
+    const x = cloud(n, 2, 62, 1.3);
+    const flow = await createFlow(device, { dim: 2, positions: x, energy: [ladder], method: 'gradient', h: 1e-9 });
+    for (const u of [0, 0.37, 2 / 3, 1]) {
+      ladder.setProgress(u);
+      const g = await flow.gradient();
+      const st = await flow.stats();
+      const ref = ladder.reference(Float64Array.from(x), n, 2);
+      expect(Math.abs(st.terms.target! - ref.value)).toBeLessThan(1e-5 * Math.abs(ref.value));
+      let err = 0;
+      let big = 0;
+      for (let q = 0; q < n * 2; q++) {
+        err = Math.max(err, Math.abs(g[q]! - ref.grad[q]!));
+        big = Math.max(big, Math.abs(ref.grad[q]!));
+      }
+      expect(err / big).toBeLessThan(1e-5);
+    }
+    // At u = 0.5 (q = 1.5) the potential is the mean of levels 1 and 2.
+    const p = new Float64Array([0.21, -0.33]);
+    const l1 = targetDensity(y, { sigma: ladder.sigmas[1]! });
+    expect(Number.isFinite(l1.value(p))).toBe(true);
+    expect(ladder.value(p, 0.5)).toBeCloseTo(0.5 * ladder.value(p, 1 / 3) + 0.5 * ladder.value(p, 2 / 3), 10);
+    flow.destroy();
+  });
+});
+
+describe('picture flow', () => {
+  it('the annealed flow brings N = 500 particles from the square onto the ring + square target', async () => {
+    const { device } = await testDevice();
+    const n = 500;
+    const m = 2000;
+    const y = ringSquare(m, 11);
+    const x0 = uniformBox(n, 2, { low: -1, high: 1, seed: 12 });
+    const steps = 900;
+    const scheme = pictureScheme(y, { n, annealSteps: 600 });
+    const run = await runPictureFlow(device, { samples: y, positions: x0, steps, scheme, every: 300 });
+    const sw0 = slicedWasserstein2(x0, y, 2);
+    const sw = slicedWasserstein2(run.final, y, 2);
+    // The yardstick: an independent sample of N target points has SW2² ≈ 2.3e-4 to these M
+    // samples (the sampling noise of N = 500 points). The float64 twin of this flow ends at
+    // about 1.5× that; a flow left at the wrong mass split between ring and square (the fixed-σ
+    // flows of docs/picture.md) stays above 10×.
+    const iid = slicedWasserstein2(ringSquare(n, 99), y, 2);
+    console.log(`picture flow N=${n}: SW2² ${sw0.toExponential(3)} → ${sw.toExponential(3)} (independent sample ${iid.toExponential(3)}); KL ${run.records[0]!.kl.toFixed(3)} → ${run.records.at(-1)!.kl.toFixed(3)}`);
+    expect(sw).toBeLessThan(sw0 / 50);
+    expect(sw).toBeLessThan(4 * iid);
+    expect(run.records.at(-1)!.kl).toBeLessThan(run.records[0]!.kl - 2);
+    for (const v of run.final) expect(Math.abs(v)).toBeLessThan(1.2);
+  });
+
+  it('the preset is registered and its picture loads', () => {
+    expect(PRESETS.picture).toBe(picturePreset);
+    const y = pictureSamples(emblemPath(), 1000);
+    expect(y.length).toBe(2000);
+    for (const v of y) expect(Math.abs(v)).toBeLessThanOrEqual(1);
+  });
+});
