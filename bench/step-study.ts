@@ -145,6 +145,12 @@ export interface TwinOptions {
   /** Stop early once the variance exceeds this (blow-up). Default 1e3. */
   varLimit?: number;
   v0?: Float64Array;
+  /**
+   * Variant of the rule (not in integrate.wgsl): bound the velocity relative to the nearest
+   * neighbour, max_i |v_i − v_{n(i)}|/l_i, instead of max_i |v_i|/l_i, so that coherent motion
+   * (the whole cloud oscillating) does not shrink the step.
+   */
+  vRel?: boolean;
 }
 
 /** A recorded run: energy F(x_t) at recorded steps (evaluated inside the step, before the update). */
@@ -221,7 +227,13 @@ export function runTwin(x0: ArrayLike<number>, o: TwinOptions): TwinRun {
       vv += vi;
       const l = Math.sqrt(r2[i]!);
       if (l > 0 && Number.isFinite(l)) {
-        const a = Math.sqrt(gi) / l, b = Math.sqrt(vi) / l;
+        let vr = vi;
+        if (o.vRel) {
+          const j = nb[i]!;
+          const dx = v[2 * i]! - v[2 * j]!, dy = v[2 * i + 1]! - v[2 * j + 1]!;
+          vr = dx * dx + dy * dy;
+        }
+        const a = Math.sqrt(gi) / l, b = Math.sqrt(vr) / l;
         if (a > lg) lg = a;
         if (b > lv) lv = b;
       }
@@ -457,7 +469,8 @@ function stageAuto(): void {
       merge(`auto_${method}_N${n}${arg("--tag") ?? ""}`, { n, method, horizon: T, hMax, rows });
     }
     for (const fraction of fractions) {
-      rows.push(studyRun(x0, { method, h: 'auto', fraction, hMax, tEnd: T, maxSteps: 2e6, varLimit: 5 }, { n, method, h: 'auto', fraction, hMax }));
+      const vRel = process.argv.includes('--vrel');
+      rows.push(studyRun(x0, { method, h: 'auto', fraction, hMax, vRel, tEnd: T, maxSteps: 2e6, varLimit: 5 }, { n, method, h: 'auto', fraction, hMax, ...(vRel ? { rule: 'relative velocity' } : {}) }));
       merge(`auto_${method}_N${n}${arg("--tag") ?? ""}`, { n, method, horizon: T, hMax, rows });
     }
   }
