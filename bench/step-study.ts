@@ -21,7 +21,7 @@
  *   auto      h: 'auto' (fractions 0.1, 0.25, 0.5, 1) against the best fixed h: steps and time to plateau
  *   gpu       createFlow on the current adapter against the twin (short runs)
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { kdTreeKnn } from '../src/reference/knn.js';
 import { entropyConstant, entropyReference } from '../src/reference/entropy.js';
@@ -314,10 +314,24 @@ function arg(name: string): string | undefined {
 
 function merge(part: string, value: unknown): void {
   mkdirSync('bench/results', { recursive: true });
-  // Re-read right before writing: stages may run in parallel processes.
-  const cur = existsSync(RESULTS) ? JSON.parse(readFileSync(RESULTS, 'utf8')) as Record<string, unknown> : {};
-  cur[part] = value;
-  writeFileSync(RESULTS, JSON.stringify(cur, null, 2) + '\n');
+  // Stages may run in parallel processes: read-modify-write under a lock file.
+  const lock = `${RESULTS}.lock`;
+  for (let tries = 0; ; tries++) {
+    try {
+      closeSync(openSync(lock, 'wx'));
+      break;
+    } catch {
+      if (tries > 200) throw new Error(`${lock} is held; remove it if no study is running`);
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+    }
+  }
+  try {
+    const cur = existsSync(RESULTS) ? JSON.parse(readFileSync(RESULTS, 'utf8')) as Record<string, unknown> : {};
+    cur[part] = value;
+    writeFileSync(RESULTS, JSON.stringify(cur, null, 2) + '\n');
+  } finally {
+    unlinkSync(lock);
+  }
 }
 
 function stageCheck(): void {
