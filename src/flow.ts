@@ -78,7 +78,10 @@ export interface FlowOptions {
    * The automatic step (h: 'auto'). With l_i the nearest-neighbour distance and f = fraction:
    * gradient h = f / max_i(|g_i|/l_i); accelerated and steering
    * h = min( sqrt(f / (c max_i |g_i|/l_i)), f / max_i(|v_i|/l_i) ), c = 1 + γ s; then clamped
-   * to [hMin, hMax]. Defaults: fraction 0.1, hMax 0.05, hMin 1e-9.
+   * to [hMin, hMax]. Defaults: fraction 0.1 (gradient) or 0.01 (accelerated, steering), hMax
+   * 0.05, hMin 1e-9. The plateau of the estimated Fokker–Planck energy rises with the step
+   * (about 0.25 above the minimum at fraction 0.1 for the damped flows, 0.005 at 0.01; the
+   * error depends on the fraction, not on N): see docs/step-control.md.
    */
   autoStep?: { fraction?: number; hMax?: number; hMin?: number };
   /** Damping γ ≥ 0 of the accelerated and steering flows. Default 0.5. */
@@ -379,7 +382,7 @@ export async function createFlow(device: GPUDevice, options: FlowOptions): Promi
         inv_n: 1 / n, h0,
         h_max: auto ? h0 : options.fire?.hMax ?? 10 * h0,
         h_min: auto ? options.autoStep?.hMin ?? 1e-9 : options.fire?.hMin ?? 0.02 * h0,
-        auto_frac: options.autoStep?.fraction ?? 0.1,
+        auto_frac: options.autoStep?.fraction ?? (method === 'gradient' ? 0.1 : 0.01),
         temperature: options.temperature ?? 1,
         f_inc: options.fire?.fInc ?? 1.1, f_dec: options.fire?.fDec ?? 0.5,
         alpha_start: options.fire?.alphaStart ?? 0.1, f_alpha: options.fire?.fAlpha ?? 0.99,
