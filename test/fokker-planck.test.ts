@@ -42,12 +42,13 @@ describe('Fokker–Planck flow (quadratic + Kozachenko–Leonenko entropy)', () 
 
   it("h: 'auto' converges without tuning (accelerated, γ = 2.5, from the two quadrants)", async () => {
     const { device } = await testDevice();
-    const n = 400;
+    // Default autoStep (fraction 0.01 for the damped flows); a small N keeps the test short.
+    const n = 150;
     const flow = await createFlow(device, { dim: 2, positions: twoQuadrants(n, { seed: 2 }), energy: [quadratic(), entropy()], method: 'accelerated', h: 'auto', gamma: 2.5 });
-    await flow.step(1500);
+    await flow.step(3000);
     const s = await flow.stats();
     flow.destroy();
-    expect(s.h).toBeGreaterThan(1e-4);
+    expect(s.h).toBeGreaterThan(5e-4);
     expect(s.h).toBeLessThanOrEqual(0.05);
     expect(Math.abs(s.covariance[0]! - 0.5)).toBeLessThan(0.05);
     expect(Math.abs(s.covariance[3]! - 0.5)).toBeLessThan(0.05);
