@@ -10,6 +10,8 @@
  */
 
 /** An axis-aligned box `[xmin, xmax, ymin, ymax]` in math coordinates (y up). */
+import { seededUniform } from './init.js';
+
 export type Box = readonly [xmin: number, xmax: number, ymin: number, ymax: number];
 
 /** How a pixel's weight is computed (see {@link pixelWeights}). */
@@ -44,22 +46,14 @@ export interface BrowserSampleOptions extends SampleOptions {
 const DEFAULT_BOX: Box = [-1, 1, -1, 1];
 
 /**
- * Small seeded PRNG (mulberry32): uniform numbers in [0, 1) from a 32-bit seed.
+ * Small seeded PRNG (mulberry32): uniform numbers in [0, 1) from a 32-bit seed. The same
+ * generator as `seededUniform` of init.ts.
  *
  * @example
  * const rand = mulberry32(7);
  * const u = rand(); // 0 <= u < 1, the same for every run with seed 7
  */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const mulberry32: (seed: number) => () => number = seededUniform;
 
 /**
  * Checks a sample array: `dim` an integer in 1..3, the length a positive multiple of `dim`

@@ -1,6 +1,7 @@
 // Shared test helpers: one device per test file on the real adapter (never skipped: a missing
 // adapter throws and fails the run), and error-scope wrappers.
 import { getDevice, type DeviceResult } from '../src/device.js';
+import { seededUniform } from '../src/init.js';
 
 let cached: Promise<DeviceResult> | undefined;
 
@@ -20,13 +21,4 @@ export async function checked<T>(device: GPUDevice, fn: () => Promise<T>): Promi
 }
 
 /** Deterministic uniform random numbers in [0, 1) (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rng: (seed: number) => () => number = seededUniform;
