@@ -9,9 +9,9 @@
  * upwards, so the rows are flipped: the top row of the picture lands at the top of the box.
  */
 
-/** An axis-aligned box `[xmin, xmax, ymin, ymax]` in math coordinates (y up). */
 import { seededUniform } from './init.js';
 
+/** An axis-aligned box `[xmin, xmax, ymin, ymax]` in math coordinates (y up). */
 export type Box = readonly [xmin: number, xmax: number, ymin: number, ymax: number];
 
 /** How a pixel's weight is computed (see {@link pixelWeights}). */
