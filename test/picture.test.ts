@@ -214,14 +214,14 @@ describe('picture flow', () => {
     const run = await runPictureFlow(device, { samples: y, positions: x0, steps, scheme, every: 300 });
     const sw0 = slicedWasserstein2(x0, y, 2);
     const sw = slicedWasserstein2(run.final, y, 2);
-    // The yardstick: an independent sample of N target points has SW2² ≈ 2.3e-4 to these M
-    // samples (the sampling noise of N = 500 points). The float64 twin of this flow ends at
-    // about 1.5× that; a flow left at the wrong mass split between ring and square (the fixed-σ
-    // flows of docs/picture.md) stays above 10×.
+    // The yardstick: an independent sample of N target points, SW2² ≈ 6.1e-4 to these M samples
+    // (the sampling noise of N = 500 points). The float64 twin of this flow ends at 0.55× that;
+    // a flow left with the wrong mass split between ring and square (fixed σ, docs/picture.md)
+    // stays at tens of times the yardstick. So: below 2× the yardstick, and 50× below the start.
     const iid = slicedWasserstein2(ringSquare(n, 99), y, 2);
     console.log(`picture flow N=${n}: SW2² ${sw0.toExponential(3)} → ${sw.toExponential(3)} (independent sample ${iid.toExponential(3)}); KL ${run.records[0]!.kl.toFixed(3)} → ${run.records.at(-1)!.kl.toFixed(3)}`);
     expect(sw).toBeLessThan(sw0 / 50);
-    expect(sw).toBeLessThan(4 * iid);
+    expect(sw).toBeLessThan(2 * iid);
     expect(run.records.at(-1)!.kl).toBeLessThan(run.records[0]!.kl - 2);
     for (const v of run.final) expect(Math.abs(v)).toBeLessThan(1.2);
   });
