@@ -214,12 +214,14 @@ describe('picture flow', () => {
     const run = await runPictureFlow(device, { samples: y, positions: x0, steps, scheme, every: 300 });
     const sw0 = slicedWasserstein2(x0, y, 2);
     const sw = slicedWasserstein2(run.final, y, 2);
-    // The yardstick: an independent sample of N target points, SW2² ≈ 6.1e-4 to these M samples
-    // (the sampling noise of N = 500 points). The float64 twin of this flow ends at 0.55× that;
-    // a flow left with the wrong mass split between ring and square (fixed σ, docs/picture.md)
+    // The yardstick: independent samples of N target points, median SW2² ≈ 6.0e-4 to these M
+    // samples over 5 seeds (the sampling noise of N = 500 points; one seed alone scatters from
+    // 2.4e-4 to 1.7e-3). The float64 twin of this flow ends at 3.3e-4, this GPU flow at 2.6e-4; a
+    // flow left with the wrong mass split between ring and square (fixed σ, docs/picture.md)
     // stays at tens of times the yardstick. So: below 2× the yardstick, and 50× below the start.
-    const iid = slicedWasserstein2(ringSquare(n, 99), y, 2);
-    console.log(`picture flow N=${n}: SW2² ${sw0.toExponential(3)} → ${sw.toExponential(3)} (independent sample ${iid.toExponential(3)}); KL ${run.records[0]!.kl.toFixed(3)} → ${run.records.at(-1)!.kl.toFixed(3)}`);
+    const iids = [99, 100, 101, 102, 103].map((seed) => slicedWasserstein2(ringSquare(n, seed), y, 2)).sort((a, b) => a - b);
+    const iid = iids[2]!;
+    console.log(`picture flow N=${n}: SW2² ${sw0.toExponential(3)} → ${sw.toExponential(3)} (independent samples, median ${iid.toExponential(3)}); KL ${run.records[0]!.kl.toFixed(3)} → ${run.records.at(-1)!.kl.toFixed(3)}`);
     expect(sw).toBeLessThan(sw0 / 50);
     expect(sw).toBeLessThan(2 * iid);
     expect(run.records.at(-1)!.kl).toBeLessThan(run.records[0]!.kl - 2);
