@@ -17,3 +17,6 @@ export { referenceFlow, referenceEnergy, type ReferenceFlowOptions } from './ref
 export { slicedWasserstein2 } from './reference/sliced.js';
 export { entropy, ENTROPY_EPSILON, type EntropyOptions } from './energies/entropy.js';
 export * from './neighbors.js';
+export { klToSamples, klReference, KL_EPSILON, type KlToSamplesOptions, type KlReferenceOptions, type KlReferenceResult } from './energies/kl.js';
+export { targetDensity, annealedTarget, medianSpacing, buildTargetLattice, type TargetDensityOptions, type AnnealedTargetOptions, type AnnealedTarget, type TargetLattice } from './energies/target.js';
+export { pictureScheme, runPictureFlow, ringSquare, type PictureScheme, type PictureSchemeOptions, type PictureFlowOptions, type PictureRun, type PictureRecord } from './picture.js';

@@ -14,6 +14,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { quadratic } from '../src/energies/potential.js';
 import { twoQuadrants } from '../src/init.js';
 import { referenceEnergy, referenceFlow } from '../src/reference/flows.js';
+import { decodeImage } from '../src/io/image.js';
+import { samplesFromPixels } from '../src/targets.js';
+import { klReference } from '../src/energies/kl.js';
+import { uniformBox } from '../src/init.js';
+import { slicedWasserstein2 } from '../src/reference/sliced.js';
+import { readFileSync } from 'node:fs';
 
 const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
 
@@ -136,6 +142,7 @@ describe('the package in headless Chromium (WebGPU via navigator.gpu)', () => {
     buildPackage(tmp);
     writeFileSync(join(tmp, 'index.html'), PAGE);
     // The demo page, next to the same build (it imports ../dist/src/index.js).
+    cpSync(join(root, 'assets/emblem.png'), join(tmp, 'emblem.png'));
     cpSync(join(root, 'demo'), join(tmp, 'demo'), { recursive: true, filter: (p) => !/\.(png|mjs)$/.test(p) });
     server = await srv.serve({ root: tmp });
     try {
@@ -246,5 +253,80 @@ describe('the package in headless Chromium (WebGPU via navigator.gpu)', () => {
     expect(orange, 'orange particles drawn').toBeGreaterThan(300);
     expect(blue, 'blue particles drawn').toBeGreaterThan(300);
     await demo.close();
+  }, 60_000);
+  // Image targets from the browser's own decoders (File/Blob, ImageBitmap, <img>) equal the
+  // Node path (pngjs + samplesFromPixels) on the same picture, and bad pictures give clear
+  // errors; the KL-to-samples term runs through navigator.gpu and equals its float64 oracle.
+  it('image targets from a File, an ImageBitmap and an <img>; KL-to-samples on the page', async () => {
+    await setup();
+    const p = await browser!.newPage();
+    const errors: string[] = [];
+    p.on('pageerror', (e) => errors.push(String((e as Error).message ?? e)));
+    await p.goto(`${server!.url}index.html`, { waitUntil: 'load' });
+    await p.waitForFunction('window.wgflowReady === true', { timeout: 15_000 });
+    const opts = { count: 3000, seed: 5 };
+    const n = 400;
+    const x = uniformBox(n, 2, { low: -0.8, high: 0.8, seed: 9 });
+    const res = (await p.evaluate(`(async () => {
+      const w = await import('./dist/src/index.js');
+      const opts = ${JSON.stringify(opts)};
+      const blob = await (await fetch('/emblem.png')).blob();
+      const fromFile = await w.samplesFromFile(blob, opts);
+      const bitmap = await createImageBitmap(blob);
+      const fromBitmap = w.samplesFromImageBitmap(bitmap, opts);
+      const img = new Image();
+      img.src = '/emblem.png';
+      const fromImg = await w.samplesFromImageElement(img, opts);
+      const err = async (f) => { try { await f(); return null; } catch (e) { return String(e.message); } };
+      const white = new OffscreenCanvas(16, 8);
+      const ctx = white.getContext('2d');
+      ctx.fillStyle = '#fff';
+      ctx.fillRect(0, 0, 16, 8);
+      const whiteBlob = await white.convertToBlob({ type: 'image/png' });
+      const errs = {
+        empty: await err(() => w.samplesFromFile(new Blob([]), opts)),
+        corrupt: await err(() => w.samplesFromFile(new Blob([new Uint8Array([137, 80, 78, 71, 13, 10, 26, 10, 1, 2, 3, 4])], { type: 'image/png' }), opts)),
+        white: await err(() => w.samplesFromFile(whiteBlob, opts)),
+        zero: await err(() => w.samplesFromFile(blob, { count: 0 })),
+      };
+      const { device } = await w.getDevice();
+      device.pushErrorScope('validation');
+      const y = fromFile;
+      const flow = await w.createFlow(device, { dim: 2, positions: new Float32Array(${JSON.stringify(Array.from(x))}),
+        energy: [w.klToSamples(y, { label: 'KL' })], method: 'gradient', h: 1e-4 });
+      const stats = await flow.stats();
+      const grad = await flow.gradient();
+      flow.destroy();
+      const validation = await device.popErrorScope();
+      return { fromFile: Array.from(fromFile), fromBitmap: Array.from(fromBitmap), fromImg: Array.from(fromImg), errs,
+        kl: stats.terms.KL, grad: Array.from(grad), validation: validation ? validation.message : null };
+    })()`)) as { fromFile: number[]; fromBitmap: number[]; fromImg: number[]; errs: Record<string, string | null>; kl: number; grad: number[]; validation: string | null };
+    await p.close();
+    expect(errors).toEqual([]);
+    // Node: the same picture through pngjs. Opaque pixels rasterise identically, so the
+    // browser's samples equal Node's up to rounding in edge pixels: compare point by point.
+    const png = decodeImage(readFileSync(join(root, 'assets/emblem.png')), 'emblem.png');
+    const node = samplesFromPixels(png.data, png.width, png.height, opts);
+    for (const [name, got] of [['File', res.fromFile], ['ImageBitmap', res.fromBitmap], ['<img>', res.fromImg]] as const) {
+      expect(got.length, name).toBe(2 * opts.count);
+      let same = 0;
+      for (let i = 0; i < opts.count; i++) if (got[2 * i] === node[2 * i] && got[2 * i + 1] === node[2 * i + 1]) same++;
+      const sw = slicedWasserstein2(Float32Array.from(got), node, 2);
+      console.log(`browser image target (${name}): ${same}/${opts.count} samples bit-identical to Node's, SW2² ${sw.toExponential(2)}`);
+      expect(same / opts.count, `${name}: share of samples equal to Node's`).toBeGreaterThan(0.95);
+      expect(sw, name).toBeLessThan(1e-5);
+    }
+    expect(res.errs.empty).toMatch(/empty/);
+    expect(res.errs.corrupt).toMatch(/could not decode/);
+    expect(res.errs.white).toMatch(/no dark pixel/);
+    expect(res.errs.zero).toMatch(/count must be a positive integer/);
+    // KL-to-samples through navigator.gpu vs the float64 oracle on the browser's samples.
+    expect(res.validation).toBeNull();
+    const oracle = klReference(x, Float32Array.from(res.fromFile), 2);
+    expect(Math.abs(res.kl - oracle.value)).toBeLessThan(1e-5 * Math.max(1, Math.abs(oracle.value)));
+    let gmax = 0, dmax = 0;
+    for (let k = 0; k < oracle.grad.length; k++) { gmax = Math.max(gmax, Math.abs(oracle.grad[k]!)); dmax = Math.max(dmax, Math.abs(res.grad[k]! - oracle.grad[k]!)); }
+    console.log(`browser KL: ${res.kl.toFixed(6)} vs float64 ${oracle.value.toFixed(6)}; gradient max error ${(dmax / gmax).toExponential(2)} of max |g|`);
+    expect(dmax / gmax).toBeLessThan(1e-4);
   }, 60_000);
 });
