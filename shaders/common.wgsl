@@ -62,3 +62,30 @@ fn is_finite_f32(v: f32) -> bool {
 fn is_finite_v3(v: vec3f) -> bool {
   return is_finite_f32(v.x) && is_finite_f32(v.y) && is_finite_f32(v.z);
 }
+
+// Overflow-safe pieces of the k-NN estimators (entropy, KL to samples), for particles whose
+// distance² leaves the f32 range (|x_a − x_b| ≳ 1.8e19, or coordinates near f32 max where
+// a − b itself overflows). Below that, both are the plain formulas, bit for bit.
+// ½ log(|a − b|² + ε²): past the range, from the half difference h = a/2 − b/2 (which never
+// overflows) scaled by its largest component s: log(2s) + ½ log|h/s|² (ε² negligible there).
+fn half_log_dist2(a: vec3f, b: vec3f, eps2: f32) -> f32 {
+  let d = a - b;
+  let dd = dot(d, d);
+  if (dd < 1e37) { return 0.5 * log(dd + eps2); }
+  let h = 0.5 * a - 0.5 * b;
+  let s = max(abs(h.x), max(abs(h.y), abs(h.z)));
+  let q = h / s;
+  return log(2.0 * s) + 0.5 * log(dot(q, q));
+}
+
+// (a − b) / (|a − b|² + ε²): past the range, h/(2|h|²) = q/(2 s |q|²), which tends to 0
+// (it is below 1e-19 there) instead of inf/inf = NaN.
+fn inv_dist2_vec(a: vec3f, b: vec3f, eps2: f32) -> vec3f {
+  let d = a - b;
+  let dd = dot(d, d);
+  if (dd < 1e37) { return d / (dd + eps2); }
+  let h = 0.5 * a - 0.5 * b;
+  let s = max(abs(h.x), max(abs(h.y), abs(h.z)));
+  let q = h / s;
+  return q / (2.0 * s * dot(q, q));
+}

@@ -38,8 +38,7 @@ fn load_e(i: u32) -> vec3f {
 
 // (x_j − x_i) / (|x_j − x_i|² + ε²)
 fn pull(xj: vec3f, i: u32) -> vec3f {
-  let d = xj - load_e(i);
-  return d / (dot(d, d) + ep.eps2);
+  return inv_dist2_vec(xj, load_e(i), ep.eps2);
 }
 
 @compute @workgroup_size(WG)
@@ -47,11 +46,9 @@ fn entropy_grad(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgrou
   let j = flat_id(gid, nwg);
   if (j >= ep.n) { return; }
   let xj = load_e(j);
-  let nj = enidx[j * K + K - 1u];
-  let dn = xj - load_e(nj);
-  let den = dot(dn, dn) + ep.eps2;
-  eenergy[ep.e_base + j] = -0.5 * f32(D) * log(den);
-  let fwd = dn / den;
+  let xn = load_e(enidx[j * K + K - 1u]);
+  eenergy[ep.e_base + j] = -f32(D) * half_log_dist2(xj, xn, ep.eps2);
+  let fwd = inv_dist2_vec(xj, xn, ep.eps2);
 
   var s0 = 0u;
   if (j > 0u) { s0 = erev_end[j - 1u]; }

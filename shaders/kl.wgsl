@@ -64,8 +64,7 @@ fn add_grad(j: u32, g: vec3f) {
 
 // (x_j − x_i) / (|x_j − x_i|² + εr²)
 fn kpull(xj: vec3f, i: u32) -> vec3f {
-  let d = xj - load_k(i);
-  return d / (dot(d, d) + kp.eps_r2);
+  return inv_dist2_vec(xj, load_k(i), kp.eps_r2);
 }
 
 @compute @workgroup_size(WG)
@@ -73,12 +72,11 @@ fn kl_self(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) n
   let j = flat_id(gid, nwg);
   if (j >= kp.n) { return; }
   let xj = load_k(j);
-  let nj = knidx[j * K + K - 1u];
-  let dn = xj - load_k(nj);
-  let den = dot(dn, dn) + kp.eps_r2;
-  kenergy[kp.e_base + j] = -0.5 * f32(D) * log(den);
-  klen[j] = sqrt(den);
-  let fwd = dn / den;
+  let xn = load_k(knidx[j * K + K - 1u]);
+  let hl = half_log_dist2(xj, xn, kp.eps_r2);
+  kenergy[kp.e_base + j] = -f32(D) * hl;
+  klen[j] = exp(hl);
+  let fwd = inv_dist2_vec(xj, xn, kp.eps_r2);
 
   var s0 = 0u;
   if (j > 0u) { s0 = krev_end[j - 1u]; }
@@ -110,9 +108,9 @@ fn kl_target(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups)
   let j = flat_id(gid, nwg);
   if (j >= kp.n) { return; }
   let xj = load_k(j);
-  let dy = xj - load_y(ktidx[j * K + K - 1u]);
-  let den = dot(dy, dy) + kp.eps_nu2;
-  kenergy[kp.e_base + j] += 0.5 * f32(D) * log(den);
-  klen[j] = min(klen[j], sqrt(den));
-  add_grad(j, (f32(D) * kp.weight / den) * dy);
+  let yj = load_y(ktidx[j * K + K - 1u]);
+  let hl = half_log_dist2(xj, yj, kp.eps_nu2);
+  kenergy[kp.e_base + j] += f32(D) * hl;
+  klen[j] = min(klen[j], exp(hl));
+  add_grad(j, (f32(D) * kp.weight) * inv_dist2_vec(xj, yj, kp.eps_nu2));
 }

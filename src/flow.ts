@@ -624,6 +624,13 @@ export async function createFlow(device: GPUDevice, options: FlowOptions): Promi
             monitors.forEach((t, j) => {
               monitorsOut[allLabels[T + j]!] = t.weight * (r[12 + T + j]! / n + monitorKernels[j]!.constant());
             });
+            // No silent NaN: a term whose value is NaN (a user potential returning NaN, or
+            // positions that made a term undefined) is named, not averaged into the total.
+            const bad = Object.entries({ ...termsOut, ...monitorsOut }).filter(([, v]) => Number.isNaN(v));
+            if (bad.length) {
+              fail(`stats at step ${st.step}: the energy term${bad.length > 1 ? 's' : ''} ${bad.map(([k]) => `'${k}'`).join(', ')} evaluated to NaN ` +
+                '(a custom potential returning NaN, or positions outside the range where the term is defined)');
+            }
             const m = [0, 1, 2].slice(0, dim).map((c) => r[3 + c]! / n);
             const idx = (a: number, b: number) => { const [p, q] = a <= b ? [a, b] : [b, a]; return 6 + [0, 1, 2, 3, 4, 5][p === 0 ? q : p === 1 ? 2 + q : 5]!; };
             const cov: number[] = [];

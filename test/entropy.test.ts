@@ -210,6 +210,24 @@ describe('entropy term on the GPU', () => {
     expect(diag.fallback).toBe(0);
   });
 
+  // Spread over up to 1e18: squared distances of the far outliers to the bulk leave the f32
+  // range (common.wgsl half_log_dist2, inv_dist2_vec), the value and gradient still equal the
+  // twin and stay finite. (The neighbour search ranks by squared distance, so it is exact while
+  // each nearest-neighbour distance is below 1.8e19; past that, see src/energies/kl.ts.)
+  it('widely spread sets (scale up to 1e18): finite, equal to the float64 twin', async () => {
+    const { device } = await testDevice();
+    const base = cloud(200, 2, 93, true);
+    for (const scale of [1e9, 1e18]) {
+      const x = base.map((v) => v * scale);
+      const { dg, e, constant } = await runTerm(device, entropy(), x, 200, 2);
+      for (const v of dg) expect(Number.isFinite(v)).toBe(true);
+      for (const v of e) expect(Number.isFinite(v)).toBe(true);
+      const ref = entropyReference(Float64Array.from(x), 200, 2);
+      expect(Math.abs(gpuValue(e, constant, 1) - ref.value), `scale ${scale}`).toBeLessThan(1e-6 * Math.abs(ref.value));
+      expect(relMax(dg, ref.grad), `scale ${scale}`).toBeLessThan(1e-4);
+    }
+  });
+
   it('rejects bad options and too few particles', async () => {
     expect(() => entropy({ k: 0 })).toThrow(/k must be an integer in 1\.\.8/);
     expect(() => entropy({ k: 9 })).toThrow(/k must be/);

@@ -68,6 +68,19 @@ fn potential_grad(x: vec3f) -> vec3f {
 });
 
 describe('user potential, damping schedules, checkpoints', () => {
+  it('stats() names a term whose value is NaN instead of returning it', async () => {
+    const { device } = await testDevice();
+    // U = 0/0 at run time for particles with x₀ < 0.
+    const nan = customPotential({
+      wgsl: `fn potential(x: vec3f) -> f32 { let z = min(x.x, 0.0); return z / z; }
+fn potential_grad(x: vec3f) -> vec3f { return vec3f(0.0); }`,
+      label: 'logx',
+    });
+    const flow = await createFlow(device, { dim: 2, positions: new Float32Array([-1, 0, 1, 0, 2, 0]), h: 0.1, energy: [quadratic(), nan] });
+    await expect(flow.stats()).rejects.toThrow(/stats at step 0: the energy term 'logx' evaluated to NaN/);
+    flow.destroy();
+  });
+
   it('customPotential runs on the GPU and matches its float64 twin', async () => {
     const { device } = await testDevice();
     const term = customPotential({

@@ -256,6 +256,39 @@ describe('KL-to-samples term on the GPU', () => {
     f2.destroy();
   });
 
+  it('Float64Array and number[] samples equal the Float32Array ones', async () => {
+    const { device } = await testDevice();
+    const y = cloud(300, 2, 5, { gaussian: true });
+    const x = cloud(200, 2, 6);
+    const a = await runTerm(device, klToSamples(y), x, 200, 2);
+    for (const alt of [Float64Array.from(y), Array.from(y)]) {
+      const b = await runTerm(device, klToSamples(alt), x, 200, 2);
+      expect(b.e).toEqual(a.e);
+      expect(b.dg).toEqual(a.dg);
+    }
+  });
+
+  // Squared distances leave the f32 range past |x − y| ≈ 1.8e19: the per-particle logs and
+  // pulls are then taken from the scaled half difference (common.wgsl half_log_dist2 and
+  // inv_dist2_vec), so far particles give the exact estimate and a finite (tiny) gradient.
+  it('far from the samples (|x| up to 1e19): value and gradient equal the oracle, never inf or NaN', async () => {
+    const { device } = await testDevice();
+    const y = cloud(500, 2, 7, { gaussian: true, scale: 0.5 });
+    const base = cloud(150, 2, 8);
+    for (const scale of [1e3, 1e9, 1e15, 1e19]) {
+      const x = base.map((v) => v * scale);
+      const f = await createFlow(device, { dim: 2, positions: x, energy: [klToSamples(y, { label: 'KL' })], method: 'gradient', h: 1e-4 });
+      const s = await f.stats();
+      const g = await f.gradient();
+      f.destroy();
+      const ref = klReference(x, y, 2);
+      expect(Number.isFinite(s.terms.KL!), `scale ${scale}`).toBe(true);
+      expect(Math.abs(s.terms.KL! - ref.value), `scale ${scale}: KL ${s.terms.KL} vs ${ref.value}`).toBeLessThan(1e-6 * Math.abs(ref.value));
+      for (const v of g) expect(Number.isFinite(v)).toBe(true);
+      expect(relMax(g, ref.grad), `scale ${scale}: gradient`).toBeLessThan(1e-4);
+    }
+  });
+
   it('rejects bad options, too few particles or samples', async () => {
     const y = new Float32Array([0, 0, 1, 1]);
     expect(() => klToSamples(y, { k: 0 })).toThrow(/k must be an integer/);
@@ -263,7 +296,9 @@ describe('KL-to-samples term on the GPU', () => {
     expect(() => klToSamples(y, { epsilonNu: 0 })).toThrow(/epsilonNu must be/);
     expect(() => klToSamples(y, { epsilonR: NaN })).toThrow(/epsilonR must be/);
     expect(() => klToSamples(new Float32Array([0, NaN]))).toThrow(/not finite/);
-    expect(() => klToSamples([0, 1] as unknown as Float32Array)).toThrow(/Float32Array/);
+    expect(() => klToSamples('01' as unknown as Float32Array)).toThrow(/Float32Array, a Float64Array or an array/);
+    expect(() => klToSamples([0, Infinity])).toThrow(/not finite/);
+    expect(() => klToSamples(new Float64Array([0, 1e39]))).toThrow(/outside the f32 range/);
     expect(klToSamples(y).label).toBe('kl');
     const { device } = await testDevice();
     await expect(runTerm(device, klToSamples(y, { k: 3 }), cloud(10, 2, 1), 10, 2)).rejects.toThrow(/at least k samples/);

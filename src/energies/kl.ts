@@ -29,6 +29,14 @@
  * a few εν of its floor. Larger floors (a fraction of the sample spacing) regularise the
  * flow: see docs/picture.md.
  *
+ * **Range (no overflow, no NaN).** Every log is bounded below by log ε, every pull by
+ * d/(2ε). Distances whose square leaves the f32 range (≥ 1.8e19) are handled by
+ * `half_log_dist2` / `inv_dist2_vec` (shaders/common.wgsl: scaled half differences), so the
+ * value stays exact and the gradient finite (tested up to |x| = 1e19). The neighbour search
+ * ranks by squared distance, so it is exact while each particle's k-th neighbour distance is
+ * below 1.8e19; past that it may pick another far neighbour (the value stays finite). A value
+ * that still ends NaN (coordinates near the f32 maximum) makes `stats()` throw, naming the term.
+ *
  * **GPU passes per step.** The M samples get a static grid built once at create(); every step
  * then runs the particles' k-NN against that grid (src/kernels/neighbors.ts, queries mode),
  * the self k-NN of the particles, the reverse-neighbour lists, and two passes of
@@ -154,7 +162,8 @@ export function klReference(x: ArrayLike<number>, samples: ArrayLike<number>, di
 /**
  * KL divergence to target samples, `F = w·D̂(q‖p)`, as a kernel term for a flow's `energy`
  * (or `monitor`, to report the KL estimate while the flow follows another energy). See the
- * module header for the estimator, the floors and the exact gradient. The samples (M·dim f32,
+ * module header for the estimator, the floors and the exact gradient. The samples (M·dim values:
+ * Float32Array, Float64Array or number[], copied to f32;
  * row-major, the flow's dim) are copied to the GPU and indexed once at create(); M and N may
  * differ by orders of magnitude. Exposes `lengthScale` (min(ν̃_i, r̃_i)) so `h: 'auto'` works.
  *
@@ -169,8 +178,10 @@ export function klReference(x: ArrayLike<number>, samples: ArrayLike<number>, di
  * // or as a diagnostic only:
  * //   monitor: [klToSamples(targets, { label: 'KL' })]  →  (await flow.stats()).monitors.KL
  */
-export function klToSamples(samples: Float32Array, options: KlToSamplesOptions = {}): KernelTerm {
-  if (!(samples instanceof Float32Array)) fail('samples must be a Float32Array (M·dim values, row-major)');
+export function klToSamples(samples: Float32Array | Float64Array | ArrayLike<number>, options: KlToSamplesOptions = {}): KernelTerm {
+  if (samples === null || typeof samples !== 'object' || typeof (samples as ArrayLike<number>).length !== 'number') {
+    fail('samples must be a Float32Array, a Float64Array or an array of numbers (M·dim values, row-major)');
+  }
   if (!options || typeof options !== 'object') fail('options must be an object');
   const k = options.k ?? 1;
   if (!Number.isInteger(k) || k < 1 || k > MAX_K) fail(`k must be an integer in 1..${MAX_K} (got ${k})`);
@@ -180,8 +191,10 @@ export function klToSamples(samples: Float32Array, options: KlToSamplesOptions =
   const epsilonR = options.epsilonR ?? KL_EPSILON;
   const en2 = floorSquared(epsilonNu, 'epsilonNu');
   const er2 = floorSquared(epsilonR, 'epsilonR');
-  for (let q = 0; q < samples.length; q++) if (!Number.isFinite(samples[q]!)) fail(`samples[${q}] is not finite`);
-  const data = samples.slice();
+  for (let q = 0; q < samples.length; q++) if (typeof samples[q] !== 'number' || !Number.isFinite(samples[q]!)) fail(`samples[${q}] is not finite (${String(samples[q])})`);
+  // A private f32 copy (the GPU's precision); values beyond the f32 range are refused.
+  const data = Float32Array.from(samples as ArrayLike<number>);
+  for (let q = 0; q < data.length; q++) if (!Number.isFinite(data[q]!)) fail(`samples[${q}] = ${samples[q]} is outside the f32 range`);
   const label = options.label ?? 'kl';
 
   return {
