@@ -173,9 +173,9 @@ export interface Flow {
   readonly termLabels: string[];
   /** Advances n steps (all on the GPU, no readback inside); resolves when they are done. Throws if a position became non-finite. */
   step(n?: number, options?: StepOptions): Promise<void>;
-  /** Records `count` steps into a caller's compute pass (for render loops); the caller submits. Damping functions are not supported here. */
+  /** Records `count` steps into a caller's compute pass (for render loops); the caller submits. Damping functions are not supported here. A divergence in these steps is reported by the next stats() or step(). */
   encodeSteps(pass: GPUComputePassEncoder, count?: number): void;
-  /** Diagnostics at the current positions (one small readback). */
+  /** Diagnostics at the current positions (one small readback). Throws if the positions became non-finite (also under encodeSteps) or a term evaluates to NaN, naming it. */
   stats(): Promise<FlowStats>;
   /** Current positions, N·dim float32. */
   positions(): Promise<Float32Array>;
@@ -610,6 +610,9 @@ export async function createFlow(device: GPUDevice, options: FlowOptions): Promi
               readState(),
               readBuffer(device, positions, dim * 4),
             ]);
+            // Steps recorded with encodeSteps() are never checked by step(): a divergence
+            // they caused is reported here (the flag is cleared by restore()).
+            await checkFinite();
             const r = Array.from(new Float32Array(sumsBytes), (v) => v);
             const shift = Array.from(new Float32Array(x0b));
             const termsOut: Record<string, number> = {};

@@ -57,6 +57,15 @@ fn potential_grad(x: vec3f) -> vec3f {
     const flow = await createFlow(device, { dim: 1, positions: new Float32Array([1, -2]), h: 3, energy: [quadratic()], method: 'gradient' });
     await expect(flow.step(400)).rejects.toThrow(/non-finite position or velocity at step/);
     flow.destroy();
+    // Steps recorded with encodeSteps (a render loop) never read back; the next stats() says it.
+    const f2 = await createFlow(device, { dim: 1, positions: new Float32Array([1, -2]), h: 3, energy: [quadratic()], method: 'gradient' });
+    const enc = device.createCommandEncoder();
+    const pass = enc.beginComputePass();
+    f2.encodeSteps(pass, 400);
+    pass.end();
+    device.queue.submit([enc.finish()]);
+    await expect(f2.stats()).rejects.toThrow(/non-finite position or velocity at step \d+/);
+    f2.destroy();
   });
   it('destroy() is idempotent and later calls throw', async () => {
     const { device } = await testDevice();
