@@ -37,8 +37,14 @@ fn load_e(i: u32) -> vec3f {
 }
 
 // (x_j − x_i) / (|x_j − x_i|² + ε²)
-fn pull(xj: vec3f, i: u32) -> vec3f {
-  return inv_dist2_vec(xj, load_e(i), ep.eps2);
+fn rev_pull(xj: vec3f, s: u32) -> vec3f {
+  return inv_dist2_vec(xj, load_e(erev[s]), ep.eps2);
+}
+
+fn rev_range(j: u32) -> vec2u {
+  var s0 = 0u;
+  if (j > 0u) { s0 = erev_end[j - 1u]; }
+  return vec2u(s0, erev_end[j]);
 }
 
 @compute @workgroup_size(WG)
@@ -50,28 +56,7 @@ fn entropy_grad(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgrou
   eenergy[ep.e_base + j] = -f32(D) * half_log_dist2(xj, xn, ep.eps2);
   let fwd = inv_dist2_vec(xj, xn, ep.eps2);
 
-  var s0 = 0u;
-  if (j > 0u) { s0 = erev_end[j - 1u]; }
-  let s1 = erev_end[j];
-  var m = 0.0;
-  for (var s = s0; s < s1; s++) {
-    let t = abs(pull(xj, erev[s]));
-    m = max(m, max(t.x, max(t.y, t.z)));
-  }
-  var rev = vec3f(0.0);
-  if (m > 0.0) {
-    let e = fix_scale(m);
-    var ax = vec2u(0u);
-    var ay = vec2u(0u);
-    var az = vec2u(0u);
-    for (var s = s0; s < s1; s++) {
-      let t = pull(xj, erev[s]);
-      ax = fix_add(ax, to_fix(ldexp2(t.x, e)));
-      ay = fix_add(ay, to_fix(ldexp2(t.y, e)));
-      az = fix_add(az, to_fix(ldexp2(t.z, e)));
-    }
-    rev = vec3f(ldexp2(from_fix(ax), -e), ldexp2(from_fix(ay), -e), ldexp2(from_fix(az), -e));
-  }
+  let rev = reverse_sum(xj, j);
   let g = (-f32(D) * ep.weight) * (fwd + rev);
   egrad[j * D] += g.x;
   if (D > 1u) { egrad[j * D + 1u] += g.y; }

@@ -63,8 +63,14 @@ fn add_grad(j: u32, g: vec3f) {
 }
 
 // (x_j − x_i) / (|x_j − x_i|² + εr²)
-fn kpull(xj: vec3f, i: u32) -> vec3f {
-  return inv_dist2_vec(xj, load_k(i), kp.eps_r2);
+fn rev_pull(xj: vec3f, s: u32) -> vec3f {
+  return inv_dist2_vec(xj, load_k(krev[s]), kp.eps_r2);
+}
+
+fn rev_range(j: u32) -> vec2u {
+  var s0 = 0u;
+  if (j > 0u) { s0 = krev_end[j - 1u]; }
+  return vec2u(s0, krev_end[j]);
 }
 
 @compute @workgroup_size(WG)
@@ -78,28 +84,7 @@ fn kl_self(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) n
   klen[j] = exp(hl);
   let fwd = inv_dist2_vec(xj, xn, kp.eps_r2);
 
-  var s0 = 0u;
-  if (j > 0u) { s0 = krev_end[j - 1u]; }
-  let s1 = krev_end[j];
-  var m = 0.0;
-  for (var s = s0; s < s1; s++) {
-    let t = abs(kpull(xj, krev[s]));
-    m = max(m, max(t.x, max(t.y, t.z)));
-  }
-  var rev = vec3f(0.0);
-  if (m > 0.0) {
-    let e = fix_scale(m);
-    var ax = vec2u(0u);
-    var ay = vec2u(0u);
-    var az = vec2u(0u);
-    for (var s = s0; s < s1; s++) {
-      let t = kpull(xj, krev[s]);
-      ax = fix_add(ax, to_fix(ldexp2(t.x, e)));
-      ay = fix_add(ay, to_fix(ldexp2(t.y, e)));
-      az = fix_add(az, to_fix(ldexp2(t.z, e)));
-    }
-    rev = vec3f(ldexp2(from_fix(ax), -e), ldexp2(from_fix(ay), -e), ldexp2(from_fix(az), -e));
-  }
+  let rev = reverse_sum(xj, j);
   add_grad(j, (-f32(D) * kp.weight) * (fwd + rev));
 }
 

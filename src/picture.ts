@@ -37,6 +37,8 @@ export interface PictureSchemeOptions {
   stepFactor?: number;
   /** γ = dampingFactor / σ(u). Default 1. */
   dampingFactor?: number;
+  /** Nodes along the longest axis of the finest lattice (annealedTarget's `resolution`). Default: annealedTarget's. */
+  resolution?: number;
 }
 
 /** The annealed Fokker–Planck scheme for one picture and particle count; see the module header. */
@@ -86,7 +88,7 @@ export function pictureScheme(samples: Float32Array, options: PictureSchemeOptio
   let spacing = medianSpacing(sub, 2);
   if (n > m) spacing *= Math.sqrt(m / n);
   if (!(spacing > 0)) throw new Error('wgflow: pictureScheme: the samples have no spread');
-  const target = annealedTarget(samples, { sigma: options.sigma, sigma0: options.sigma0, label: 'target' });
+  const target = annealedTarget(samples, { sigma: options.sigma, sigma0: options.sigma0, resolution: options.resolution, label: 'target' });
   const sigma = target.sigmas[target.sigmas.length - 1]!;
   const epsilon = (options.epsilonFactor ?? 0.25) * spacing;
   const h = Math.min((options.stepFactor ?? 0.15) * spacing, 0.5 * sigma);

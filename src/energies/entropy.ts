@@ -19,7 +19,7 @@
  * its largest term, so the sum does not depend on the order of the list: the result is
  * deterministic and accurate to f32 rounding. Float64 twin: src/reference/entropy.ts.
  */
-import { commonWgsl, entropyWgsl, neighborsWgsl } from '../shaders.gen.js';
+import { commonWgsl, entropyWgsl, neighborsWgsl, reverseWgsl } from '../shaders.gen.js';
 import { createBuffer, dispatchFor, WORKGROUP_SIZE } from '../gpu.js';
 import { packStruct, type Scalar } from '../layout.js';
 import { bindAt, cachedPipeline, dispatch, wgslLibrary } from '../kernels/grid.js';
@@ -92,7 +92,7 @@ export function entropy(options: EntropyOptions = {}): KernelTerm {
       if (![1, 2, 3].includes(dim)) fail(`dim must be 1, 2 or 3 (got ${dim})`);
       if (!(n > k)) fail(`the k = ${k} estimator needs more than k particles (got N = ${n})`);
       const prefix = `${ctx.label}.${label}`;
-      const code = commonWgsl + wgslLibrary(neighborsWgsl) + entropyWgsl;
+      const code = commonWgsl + wgslLibrary(neighborsWgsl) + reverseWgsl + entropyWgsl;
       const pipeline = await cachedPipeline(device, 'Entropy', code, 'entropy_grad', { D: dim, WG: WORKGROUP_SIZE, K: k });
       const knn = await createKnn(device, { points: ctx.positions, count: n, dim, k, label: `${prefix}.knn` });
       let rev;

@@ -45,7 +45,7 @@
  * gradient's Lipschitz constant near particle i is about d/l_i², so h:'auto' bounds the
  * displacement by a fraction of l_i. Float64 twin: {@link klReference}.
  */
-import { commonWgsl, klWgsl, neighborsWgsl } from '../shaders.gen.js';
+import { commonWgsl, klWgsl, neighborsWgsl, reverseWgsl } from '../shaders.gen.js';
 import { createBuffer, dispatchFor, WORKGROUP_SIZE } from '../gpu.js';
 import { packStruct, type Scalar } from '../layout.js';
 import { bindAt, cachedPipeline, createGrid, dispatch, wgslLibrary, type GridKernel } from '../kernels/grid.js';
@@ -209,7 +209,7 @@ export function klToSamples(samples: Float32Array | Float64Array | ArrayLike<num
       if (!(n > k)) fail(`the k = ${k} estimator needs more than k particles (got N = ${n})`);
       if (m < k) fail(`the k = ${k} estimator needs at least k samples (got M = ${m})`);
       const prefix = `${ctx.label}.${label}`;
-      const code = commonWgsl + wgslLibrary(neighborsWgsl) + klWgsl;
+      const code = commonWgsl + wgslLibrary(neighborsWgsl) + reverseWgsl + klWgsl;
       const constants = { D: dim, WG: WORKGROUP_SIZE, K: k };
       const [selfPipe, targetPipe] = await Promise.all([
         cachedPipeline(device, 'Kl', code, 'kl_self', constants),
