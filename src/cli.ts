@@ -20,26 +20,7 @@ import { PRESETS, runPreset, type RunHistory } from './presets.js';
 import { lineChartSvg, scatterPng, writeCsv } from './io/plot.js';
 import { compareMethods, compareTable, defaultCriterion, writeCompareOutputs, type CriterionSpec } from './compare.js';
 import { pictureCommand } from './presets/picture.js';
-
-function parseArgs(argv: string[]): { positional: string[]; flags: Record<string, string> } {
-  const positional: string[] = [];
-  const flags: Record<string, string> = {};
-  for (let k = 0; k < argv.length; k++) {
-    const a = argv[k]!;
-    if (a.startsWith('--')) {
-      const [key, val] = a.slice(2).split('=');
-      flags[key!] = val ?? argv[++k] ?? '';
-    } else positional.push(a);
-  }
-  return { positional, flags };
-}
-
-function intFlag(flags: Record<string, string>, name: string): number | undefined {
-  if (flags[name] === undefined) return undefined;
-  const v = Number(flags[name]);
-  if (!Number.isInteger(v) || v <= 0) throw new Error(`--${name} must be a positive integer (got ${flags[name]})`);
-  return v;
-}
+import { intFlag, parseArgs } from './args.js';
 
 function numFlag(flags: Record<string, string>, name: string): number | undefined {
   if (flags[name] === undefined) return undefined;

@@ -1,85 +1,22 @@
 // The Kozachenko–Leonenko entropy term on the GPU against its float64 twin: value, analytic
 // gradient, float64 finite differences; duplicates; ADD semantics, slot isolation, setWeight.
 import { describe, expect, it } from 'vitest';
-import { checked, rng, testDevice } from './helpers.js';
-import { readBuffer, writeView } from '../src/gpu.js';
+import { gpuValue, relMax, relNorm, rng, runTerm as runTermAt, testDevice, type RunTermOptions } from './helpers.js';
 import { entropy, ENTROPY_EPSILON, ENTROPY_PARAMS_FIELDS } from '../src/energies/entropy.js';
 import { entropyWgsl } from '../src/shaders.gen.js';
 import { digamma, entropyConstant, entropyReference, logUnitBallVolume } from '../src/reference/entropy.js';
 import type { KernelTerm } from '../src/energies/types.js';
 
-const SENTINEL = Math.fround(1e30);
-const SLOTS = 3;
-const SLOT = 2;
 
-/** Runs one kernel term as the flow does: returns G − G0 and the term's energy densities. */
-async function runTerm(device: GPUDevice, term: KernelTerm, x: Float32Array, n: number, dim: number, opts: { g0?: Float32Array; weightAfter?: number; runs?: number } = {}) {
-  return checked(device, async () => {
-    const S = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
-    const bytes = (c: number) => Math.max(16, c * 4);
-    const positions = device.createBuffer({ label: 'test.positions', size: bytes(n * dim), usage: S });
-    const grad = device.createBuffer({ label: 'test.grad', size: bytes(n * dim), usage: S });
-    const energy = device.createBuffer({ label: 'test.energy', size: bytes(SLOTS * n), usage: S });
-    writeView(device, positions, 0, x);
-    const G0 = opts.g0 ?? new Float32Array(n * dim);
-    device.queue.writeBuffer(energy, 0, new Float32Array(SLOTS * n).fill(SENTINEL));
-    const kernel = await term.create({ device, n, dim, positions, grad, energy, slot: SLOT, label: 'test' });
-    if (opts.weightAfter !== undefined) kernel.setWeight?.(opts.weightAfter);
-    const outs: { dg: Float64Array; e: Float32Array }[] = [];
-    for (let run = 0; run < (opts.runs ?? 1); run++) {
-      writeView(device, grad, 0, G0);
-      const enc = device.createCommandEncoder({ label: 'test.entropy' });
-      const pass = enc.beginComputePass({ label: 'test.entropy' });
-      kernel.encode(pass);
-      pass.end();
-      device.queue.submit([enc.finish()]);
-      const G = new Float32Array(await readBuffer(device, grad, n * dim * 4));
-      const E = new Float32Array(await readBuffer(device, energy, SLOTS * n * 4));
-      for (let q = 0; q < SLOTS * n; q++) if (q < SLOT * n || q >= (SLOT + 1) * n) expect(E[q]).toBe(SENTINEL);
-      const dg = new Float64Array(n * dim);
-      for (let q = 0; q < n * dim; q++) dg[q] = G[q]! - G0[q]!;
-      outs.push({ dg, e: E.slice(SLOT * n, (SLOT + 1) * n) });
-    }
-    const diag = await kernel.diagnostics!();
-    const constant = kernel.constant();
-    kernel.destroy();
-    kernel.destroy(); // idempotent
-    for (const b of [positions, grad, energy]) b.destroy();
-    return { ...outs[0]!, outs, diag, constant };
+/** The shared runTerm at this file's slot; these terms expose diagnostics and a length scale. */
+const runTerm = (device: GPUDevice, term: KernelTerm, x: Float32Array, n: number, dim: number, opts: RunTermOptions = {}) =>
+  runTermAt(device, term, x, n, dim, { slot: 2, ...opts }).then((r) => {
+    return { ...r, diag: r.diag!, len: r.len! };
   });
-}
 
 function cloud(n: number, dim: number, seed: number, gaussian = false): Float32Array {
   const r = rng(seed);
   return Float32Array.from({ length: n * dim }, () => (gaussian ? Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r()) : 2 * r() - 1));
-}
-
-function gpuValue(e: Float32Array, constant: number, weight: number): number {
-  let s = 0;
-  for (const v of e) s += v;
-  return weight * (s / e.length + constant);
-}
-
-/** max |a − b| / max |b| (max |a − b| when b = 0). */
-function relMax(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < b.length; i++) {
-    num = Math.max(num, Math.abs(a[i]! - b[i]!));
-    den = Math.max(den, Math.abs(b[i]!));
-  }
-  return den > 0 ? num / den : num;
-}
-
-/** ‖a − b‖ / ‖b‖. */
-function relNorm(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < b.length; i++) {
-    num += (a[i]! - b[i]!) ** 2;
-    den += b[i]! ** 2;
-  }
-  return Math.sqrt(num / den);
 }
 
 /** Float64 central differences of the reference value, as the Wasserstein gradient N ∂F/∂x. */

@@ -1,46 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { checked, rng, testDevice } from './helpers.js';
-import { readBuffer, writeView } from '../src/gpu.js';
+import { rng, runTerm as runTermAt, testDevice, type RunTermOptions } from './helpers.js';
 import { interaction, pairKernel64, IA_PARAMS_FIELDS, type InteractionKernel } from '../src/energies/interaction.js';
 import { interactionReference, powerKernel64 } from '../src/reference/interaction.js';
 import { aggregation1DEquilibrium, aggregationFlow, aggregationStats, newtonianBallSteadyState } from '../src/reference/aggregation.js';
 import { interactionWgsl } from '../src/shaders.gen.js';
 import type { KernelTerm } from '../src/energies/types.js';
 
-const SENTINEL = Math.fround(1e30);
-const SLOTS = 3;
-const SLOT = 1;
-
-/** Runs one kernel term on x (f32 values) the way the flow does; returns G − G0 and e of its slot. */
-async function runTerm(device: GPUDevice, term: KernelTerm, x: Float32Array, n: number, dim: number, g0?: Float32Array, weightAfter?: number) {
-  return checked(device, async () => {
-    const S = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
-    const bytes = (k: number) => Math.max(16, k * 4);
-    const positions = device.createBuffer({ label: 'test.positions', size: bytes(n * dim), usage: S });
-    const grad = device.createBuffer({ label: 'test.grad', size: bytes(n * dim), usage: S });
-    const energy = device.createBuffer({ label: 'test.energy', size: bytes(SLOTS * n), usage: S });
-    writeView(device, positions, 0, x);
-    const G0 = g0 ?? new Float32Array(n * dim);
-    writeView(device, grad, 0, G0);
-    device.queue.writeBuffer(energy, 0, new Float32Array(SLOTS * n).fill(SENTINEL));
-    const k = await term.create({ device, n, dim, positions, grad, energy, slot: SLOT, label: 'test' });
-    if (weightAfter !== undefined) k.setWeight?.(weightAfter);
-    const enc = device.createCommandEncoder({ label: 'test.interaction' });
-    const pass = enc.beginComputePass({ label: 'test.interaction' });
-    k.encode(pass);
-    pass.end();
-    device.queue.submit([enc.finish()]);
-    const G = new Float32Array(await readBuffer(device, grad, n * dim * 4));
-    const E = new Float32Array(await readBuffer(device, energy, SLOTS * n * 4));
-    expect(k.constant()).toBe(0);
-    k.destroy();
-    k.destroy(); // idempotent
-    for (const b of [positions, grad, energy]) b.destroy();
-    const dg = new Float64Array(n * dim);
-    for (let q = 0; q < n * dim; q++) dg[q] = G[q]! - G0[q]!;
-    for (let q = 0; q < SLOTS * n; q++) if (q < SLOT * n || q >= (SLOT + 1) * n) expect(E[q]).toBe(SENTINEL);
-    return { dg, e: E.slice(SLOT * n, (SLOT + 1) * n) };
-  });
+/** The shared runTerm (test/helpers.ts); an interaction has no additive constant. */
+async function runTerm(device: GPUDevice, term: KernelTerm, x: Float32Array, n: number, dim: number, opts: RunTermOptions = {}) {
+  const r = await runTermAt(device, term, x, n, dim, opts);
+  expect(r.constant).toBe(0);
+  return r;
 }
 
 /** Particles uniform in [-1, 1]^dim, rounded to f32. */
@@ -130,7 +100,7 @@ describe('interaction: GPU equals the float64 O(N²) sums', () => {
           const weight = 0.75;
           const g0 = cloud(n, dim, 7 + n); // the term must ADD to what G holds
           const term = interaction({ kernel, weight });
-          const got = await runTerm(device, term, x, n, dim, g0);
+          const got = await runTerm(device, term, x, n, dim, { g0 });
           compare(kernel, x, n, dim, weight, got);
         }
       }
@@ -142,7 +112,7 @@ describe('interaction: GPU equals the float64 O(N²) sums', () => {
     const kernel: InteractionKernel = { type: 'power', a: 4, b: 2 };
     const n = 300, dim = 2;
     const x = cloud(n, dim, 5);
-    const got = await runTerm(device, interaction({ kernel, weight: 1 }), x, n, dim, undefined, -3);
+    const got = await runTerm(device, interaction({ kernel, weight: 1 }), x, n, dim, { weightAfter: -3 });
     compare(kernel, x, n, dim, -3, got);
   });
 

@@ -3,90 +3,26 @@
 // differences, N ≠ M in 1D/2D/3D, degenerate sets (particles on samples, duplicates), ADD
 // semantics, slot isolation, determinism, setWeight, the length scale, and use in a flow.
 import { describe, expect, it } from 'vitest';
-import { checked, rng, testDevice } from './helpers.js';
-import { readBuffer, writeView } from '../src/gpu.js';
+import { gpuValue, relMax, relNorm, rng, runTerm as runTermAt, testDevice, type RunTermOptions } from './helpers.js';
 import { KL_EPSILON, KL_PARAMS_FIELDS, klReference, klToSamples } from '../src/energies/kl.js';
 import { klWgsl } from '../src/shaders.gen.js';
 import { klToSamples as klOracle } from '../src/reference/kl.js';
 import { createFlow } from '../src/flow.js';
 import type { KernelTerm } from '../src/energies/types.js';
 
-const SENTINEL = Math.fround(1e30);
-const SLOTS = 3;
-const SLOT = 1;
 
-/** Runs one kernel term as the flow does: returns G − G0, the energy densities and the length scale. */
-async function runTerm(device: GPUDevice, term: KernelTerm, x: Float32Array, n: number, dim: number, opts: { g0?: Float32Array; weightAfter?: number; runs?: number } = {}) {
-  return checked(device, async () => {
-    const S = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
-    const bytes = (c: number) => Math.max(16, c * 4);
-    const positions = device.createBuffer({ label: 'test.positions', size: bytes(n * dim), usage: S });
-    const grad = device.createBuffer({ label: 'test.grad', size: bytes(n * dim), usage: S });
-    const energy = device.createBuffer({ label: 'test.energy', size: bytes(SLOTS * n), usage: S });
-    writeView(device, positions, 0, x);
-    const G0 = opts.g0 ?? new Float32Array(n * dim);
-    device.queue.writeBuffer(energy, 0, new Float32Array(SLOTS * n).fill(SENTINEL));
-    const kernel = await term.create({ device, n, dim, positions, grad, energy, slot: SLOT, label: 'test' });
-    if (opts.weightAfter !== undefined) kernel.setWeight?.(opts.weightAfter);
-    const outs: { dg: Float64Array; e: Float32Array; len: Float32Array }[] = [];
-    for (let run = 0; run < (opts.runs ?? 1); run++) {
-      writeView(device, grad, 0, G0);
-      const enc = device.createCommandEncoder({ label: 'test.kl' });
-      const pass = enc.beginComputePass({ label: 'test.kl' });
-      kernel.encode(pass);
-      pass.end();
-      device.queue.submit([enc.finish()]);
-      const G = new Float32Array(await readBuffer(device, grad, n * dim * 4));
-      const E = new Float32Array(await readBuffer(device, energy, SLOTS * n * 4));
-      const len = new Float32Array(await readBuffer(device, kernel.lengthScale!.buffer, n * 4));
-      for (let q = 0; q < SLOTS * n; q++) if (q < SLOT * n || q >= (SLOT + 1) * n) expect(E[q]).toBe(SENTINEL);
-      const dg = new Float64Array(n * dim);
-      for (let q = 0; q < n * dim; q++) dg[q] = G[q]! - G0[q]!;
-      outs.push({ dg, e: E.slice(SLOT * n, (SLOT + 1) * n), len });
-    }
-    const diag = await kernel.diagnostics!();
-    const constant = kernel.constant();
-    expect(kernel.lengthScale!.stride).toBe(1);
-    kernel.destroy();
-    kernel.destroy(); // idempotent
-    for (const b of [positions, grad, energy]) b.destroy();
-    return { ...outs[0]!, outs, diag, constant };
+/** The shared runTerm at this file's slot; these terms expose diagnostics and a length scale. */
+const runTerm = (device: GPUDevice, term: KernelTerm, x: Float32Array, n: number, dim: number, opts: RunTermOptions = {}) =>
+  runTermAt(device, term, x, n, dim, { slot: 1, ...opts }).then((r) => {
+    expect(r.lengthStride).toBe(1);
+    return { ...r, diag: r.diag!, len: r.len! };
   });
-}
 
 function cloud(n: number, dim: number, seed: number, opts: { gaussian?: boolean; scale?: number; shift?: number } = {}): Float32Array {
   const r = rng(seed);
   const s = opts.scale ?? 1;
   const sh = opts.shift ?? 0;
   return Float32Array.from({ length: n * dim }, () => sh + s * (opts.gaussian ? Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r()) : 2 * r() - 1));
-}
-
-function gpuValue(e: Float32Array, constant: number, weight: number): number {
-  let s = 0;
-  for (const v of e) s += v;
-  return weight * (s / e.length + constant);
-}
-
-/** max |a − b| / max |b|. */
-function relMax(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < b.length; i++) {
-    num = Math.max(num, Math.abs(a[i]! - b[i]!));
-    den = Math.max(den, Math.abs(b[i]!));
-  }
-  return den > 0 ? num / den : num;
-}
-
-/** ‖a − b‖ / ‖b‖. */
-function relNorm(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < b.length; i++) {
-    num += (a[i]! - b[i]!) ** 2;
-    den += b[i]! ** 2;
-  }
-  return Math.sqrt(num / den);
 }
 
 /** Float64 central differences of the oracle's value, as the Wasserstein gradient N ∂D̂/∂x. */

@@ -18,6 +18,7 @@ import { lineChartSvg, scatterPng, writeCsv } from '../io/plot.js';
 import { slicedWasserstein2 } from '../reference/sliced.js';
 import { getDevice } from '../device.js';
 import { registerPreset, type Preset } from '../presets.js';
+import { intFlag, parseArgs } from '../args.js';
 
 /**
  * Particles of the preset. N = 10^4 × 5000 steps took 12.4 min on SwiftShader (2 CPU cores,
@@ -88,18 +89,6 @@ export const picturePreset: Preset = {
 
 registerPreset(picturePreset);
 
-function parseFlags(argv: string[]): Record<string, string> {
-  const flags: Record<string, string> = {};
-  for (let k = 0; k < argv.length; k++) {
-    const a = argv[k]!;
-    if (a.startsWith('--')) {
-      const [key, val] = a.slice(2).split('=');
-      flags[key!] = val ?? argv[++k] ?? '';
-    }
-  }
-  return flags;
-}
-
 /**
  * `wgflow picture [--n N] [--m M] [--steps S] [--anneal A] [--image PATH] [--out DIR]`: runs
  * the preset and writes out/picture-<step>.png (particles over the samples after 0, 500, 1000
@@ -111,13 +100,8 @@ function parseFlags(argv: string[]): Record<string, string> {
  * // node dist/src/cli.js picture --out out
  */
 export async function pictureCommand(argv: string[]): Promise<void> {
-  const flags = parseFlags(argv);
-  const int = (name: string) => {
-    if (flags[name] === undefined) return undefined;
-    const v = Number(flags[name]);
-    if (!Number.isInteger(v) || v <= 0) throw new Error(`--${name} must be a positive integer (got ${flags[name]})`);
-    return v;
-  };
+  const { flags } = parseArgs(argv);
+  const int = (name: string) => intFlag(flags, name);
   const out = flags.out ?? 'out';
   await mkdir(out, { recursive: true });
   const { device, summary, fallback } = await getDevice();
