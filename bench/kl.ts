@@ -130,13 +130,14 @@ async function study(): Promise<void> {
   if (want('annealed')) {
     const t0 = performance.now();
     const run = await runPictureFlow(device, { samples: y, positions: x0, steps, scheme, every, sw2: true, onRecord: (r) => console.log('annealed', JSON.stringify(r)) });
-    results.annealed = { what: 'annealed Fokker–Planck (pictureScheme): steering, fixed h, γ = 1/σ(u), entropy floor ε = s_N/4', settings, rows: run.records.map((r) => ({ step: r.step, sw2: r.sw2!, kl: r.kl, sigma: r.sigma })), wallS: Math.round((performance.now() - t0) / 1000) };
+    results.annealed = { what: `annealed Fokker–Planck (pictureScheme): steering, fixed h, γ = ${scheme.gammaAt(0) * scheme.target.sigmas[0]!}/σ(u), entropy floor ε = s_N/4`, settings, rows: run.records.map((r) => ({ step: r.step, sw2: r.sw2!, kl: r.kl, sigma: r.sigma })), wallS: Math.round((performance.now() - t0) / 1000) };
   }
   const sigma = scheme.target.sigmas.at(-1)!;
   if (want('fixedSigma')) {
     // Same as annealed but at the final σ from the start (isolates the annealing).
-    results.fixedSigma = { what: `Fokker–Planck at the final σ = ${sigma.toPrecision(3)} only: steering, same h, γ = 1/σ, same entropy floor`, ...(await flowRun('fixedSigma', {
-      energy: [targetDensity(y, { sigma, resolution: 256 }), entropy({ epsilon: scheme.epsilon })], method: 'steering', h: scheme.h, gamma: 1 / sigma })) };
+    const gamma = scheme.gammaAt(Number.MAX_SAFE_INTEGER);
+    results.fixedSigma = { what: `Fokker–Planck at the final σ = ${sigma.toPrecision(3)} only: steering, same h, same γ = ${(gamma * sigma).toPrecision(2)}/σ, same entropy floor`, ...(await flowRun('fixedSigma', {
+      energy: [targetDensity(y, { sigma, resolution: 256 }), entropy({ epsilon: scheme.epsilon })], method: 'steering', h: scheme.h, gamma })) };
   }
   if (want('fpAuto')) {
     results.fpAuto = { what: `Fokker–Planck at σ = ${sigma.toPrecision(3)}: steering, h: auto, γ = 0.5, entropy ε = 1e-9 (the lead's suggestion as given)`, ...(await flowRun('fpAuto', {

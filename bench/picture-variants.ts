@@ -16,6 +16,8 @@ const variants: Record<string, Parameters<typeof pictureScheme>[1]> = {
   default: { n, annealSteps: Math.round(0.8 * steps) },
   res1024: { n, annealSteps: Math.round(0.8 * steps), resolution: 1024 },
   damp05: { n, annealSteps: Math.round(0.8 * steps), dampingFactor: 0.5 },
+  damp035: { n, annealSteps: Math.round(0.8 * steps), dampingFactor: 0.35 },
+  damp025: { n, annealSteps: Math.round(0.8 * steps), dampingFactor: 0.25 },
   anneal60: { n, annealSteps: Math.round(0.6 * steps) },
   power1: { n, annealSteps: Math.round(0.8 * steps), power: 1 },
   step2: { n, annealSteps: Math.round(0.8 * steps), stepFactor: 0.3 },

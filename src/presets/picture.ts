@@ -66,7 +66,7 @@ function presetParts() {
  */
 export const picturePreset: Preset = {
   name: 'picture',
-  description: `N = ${PICTURE_N} particles from the square [−1,1]² onto ${PICTURE_M} samples of assets/emblem.png: annealed Fokker–Planck flow (smoothed target −log p_σ, σ from extent/8 down, + entropy), steering, fixed h, γ = 1/σ; KL-to-samples monitor. docs/picture.md.`,
+  description: `N = ${PICTURE_N} particles from the square [−1,1]² onto ${PICTURE_M} samples of assets/emblem.png: annealed Fokker–Planck flow (smoothed target −log p_σ, σ from extent/8 down, + entropy), steering, fixed h, γ = 0.35/σ; KL-to-samples monitor. docs/picture.md.`,
   dim: 2,
   n: PICTURE_N,
   positions: (n) => uniformBox(n, 2, { low: -1, high: 1, seed: 1 }),
@@ -114,7 +114,7 @@ export async function pictureCommand(argv: string[]): Promise<void> {
   const samples = pictureSamples(image, m);
   const scheme = pictureScheme(samples, { n, annealSteps: int('anneal') ?? Math.round(0.8 * steps) });
   console.log(`[wgflow] picture: N = ${n}, M = ${m}, ${steps} steps; σ ${scheme.target.sigmas[0]!.toPrecision(3)} → ${scheme.target.sigmas.at(-1)!.toPrecision(3)} ` +
-    `(${scheme.target.sigmas.length} levels) over ${scheme.annealSteps} steps, ε = ${scheme.epsilon.toPrecision(3)}, h = ${scheme.h.toPrecision(3)}, γ = 1/σ`);
+    `(${scheme.target.sigmas.length} levels) over ${scheme.annealSteps} steps, ε = ${scheme.epsilon.toPrecision(3)}, h = ${scheme.h.toPrecision(3)}, γ = ${scheme.dampingFactor}/σ`);
   const snapshots = [...new Set([...PICTURE_SNAPSHOTS.filter((s) => s < steps), steps])];
   const box = [-1.1, 1.1, -1.1, 1.1] as const;
   const written: string[] = [];
