@@ -130,7 +130,7 @@ async function study(): Promise<void> {
   if (want('annealed')) {
     const t0 = performance.now();
     const run = await runPictureFlow(device, { samples: y, positions: x0, steps, scheme, every, sw2: true, onRecord: (r) => console.log('annealed', JSON.stringify(r)) });
-    results.annealed = { what: `annealed Fokker–Planck (pictureScheme): steering, fixed h, γ = ${scheme.gammaAt(0) * scheme.target.sigmas[0]!}/σ(u), entropy floor ε = s_N/4`, settings, rows: run.records.map((r) => ({ step: r.step, sw2: r.sw2!, kl: r.kl, sigma: r.sigma })), wallS: Math.round((performance.now() - t0) / 1000) };
+    results.annealed = { what: `annealed Fokker–Planck (pictureScheme): steering, fixed h, γ = ${scheme.dampingFactor}/σ(u), entropy floor ε = s_N/4`, settings, rows: run.records.map((r) => ({ step: r.step, sw2: r.sw2!, kl: r.kl, sigma: r.sigma })), wallS: Math.round((performance.now() - t0) / 1000) };
   }
   const sigma = scheme.target.sigmas.at(-1)!;
   if (want('fixedSigma')) {

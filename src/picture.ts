@@ -3,7 +3,7 @@
  *
  *     F_u(ρ) = ∫ ρ U_u + ∫ ρ log ρ,     U_u = blend of −log p_{σ_k} (annealedTarget),
  *
- * steering flow with a fixed step h, damping γ(t) = 0.35/σ(u(t)) and the progress
+ * steering flow with a fixed step h, damping γ(t) = 0.5/σ(u(t)) and the progress
  * u(t) = min(1, (t/A)²) over the annealing steps A: the bandwidth goes geometrically from
  * σ₀ = extent/8 to the final σ, the entropy has a smooth floor ε = s_N/4 (s_N the typical
  * spacing of N particles on the picture) and h = min(0.15 s_N, σ/2). The KL-to-samples
@@ -35,7 +35,7 @@ export interface PictureSchemeOptions {
   epsilonFactor?: number;
   /** Step h as a fraction of s_N (and at most σ/2). Default 0.15. */
   stepFactor?: number;
-  /** γ = dampingFactor / σ(u). Default 0.35 (docs/picture.md: 0.25 to 0.5 beat 1 by 2 to 4× in SW₂²). */
+  /** γ = dampingFactor / σ(u). Default 0.5 (docs/picture.md: within 2× of the best measured c on every target tried). */
   dampingFactor?: number;
   /** Nodes along the longest axis of the finest lattice (annealedTarget's `resolution`). Default: annealedTarget's. */
   resolution?: number;
@@ -94,7 +94,7 @@ export function pictureScheme(samples: Float32Array, options: PictureSchemeOptio
   const sigma = target.sigmas[target.sigmas.length - 1]!;
   const epsilon = (options.epsilonFactor ?? 0.25) * spacing;
   const h = Math.min((options.stepFactor ?? 0.15) * spacing, 0.5 * sigma);
-  const damping = options.dampingFactor ?? 0.35;
+  const damping = options.dampingFactor ?? 0.5;
   const ent = entropy({ temperature: 1, epsilon, label: 'entropy' });
   const progressAt = (step: number) => Math.min(1, Math.pow(Math.max(0, step) / annealSteps, power));
   return {

@@ -220,7 +220,7 @@ describe('picture flow', () => {
     const sw = slicedWasserstein2(run.final, y, 2);
     // The yardstick: independent samples of N target points, median SW2² ≈ 6.0e-4 to these M
     // samples over 5 seeds (the sampling noise of N = 500 points; one seed alone scatters from
-    // 2.4e-4 to 1.7e-3). This GPU flow ends at 1.5e-4 (2.6e-4 with the former γ = 1/σ); a
+    // 2.4e-4 to 1.7e-3). This GPU flow ends at 6.8e-5 (2.6e-4 with the former γ = 1/σ); a
     // flow left with the wrong mass split between ring and square (fixed σ, docs/picture.md)
     // stays at tens of times the yardstick. So: below 2× the yardstick, and 50× below the start.
     const iids = [99, 100, 101, 102, 103].map((seed) => slicedWasserstein2(ringSquare(n, seed), y, 2)).sort((a, b) => a - b);
@@ -236,7 +236,7 @@ describe('picture flow', () => {
   // step scales like the spacing s_N ∝ N^{-1/2}, so 1500 steps at N = 1000 anneal over about the
   // same physical time (A·h ≈ 2.8) as the preset's 5000 steps at N = 10^4 (A·h ≈ 2.9).
   // Threshold: below the median SW2² of independent samples of N emblem points (the sampling
-  // noise at this N, about 7.5e-4). Measured on SwiftShader: 9.1e-3 → 7.6e-5 in 49 s. A flow that
+  // noise at this N, about 7.5e-4). Measured on SwiftShader: 9.1e-3 → 1.5e-4 in 57 s. A flow that
   // freezes the mass split between the parts (fixed σ, docs/picture.md) stays tens of times above.
   it('the preset command flows N = 1000 particles onto the emblem and writes its snapshots and KL curve', async () => {
     const out = mkdtempSync(join(tmpdir(), 'wgflow-picture-'));

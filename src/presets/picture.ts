@@ -21,9 +21,10 @@ import { registerPreset, type Preset } from '../presets.js';
 import { intFlag, parseArgs } from '../args.js';
 
 /**
- * Particles of the preset. N = 10^4 × 5000 steps took 12.4 min on SwiftShader (2 CPU cores,
- * 132 ms per step including the KL monitor every 50 steps), under the 15 min we allow a CPU
- * fallback, so the same N serves every adapter (`--n` to change it).
+ * Particles of the preset. N = 10^4 × 5000 steps took 12.3 and 14.3 min in two runs on
+ * SwiftShader (2 CPU cores, 130 to 150 ms per step including the KL monitor every 50 steps),
+ * within the 15 min we allow a CPU fallback, so the same N serves every adapter (`--n` to
+ * change it).
  */
 export const PICTURE_N = 10_000;
 /** Target samples drawn from the picture. */
@@ -66,7 +67,7 @@ function presetParts() {
  */
 export const picturePreset: Preset = {
   name: 'picture',
-  description: `N = ${PICTURE_N} particles from the square [−1,1]² onto ${PICTURE_M} samples of assets/emblem.png: annealed Fokker–Planck flow (smoothed target −log p_σ, σ from extent/8 down, + entropy), steering, fixed h, γ = 0.35/σ; KL-to-samples monitor. docs/picture.md.`,
+  description: `N = ${PICTURE_N} particles from the square [−1,1]² onto ${PICTURE_M} samples of assets/emblem.png: annealed Fokker–Planck flow (smoothed target −log p_σ, σ from extent/8 down, + entropy), steering, fixed h, γ = 0.5/σ; KL-to-samples monitor. docs/picture.md.`,
   dim: 2,
   n: PICTURE_N,
   positions: (n) => uniformBox(n, 2, { low: -1, high: 1, seed: 1 }),
@@ -110,7 +111,7 @@ export async function pictureCommand(argv: string[]): Promise<void> {
   const steps = int('steps') ?? PICTURE_STEPS;
   const image = flags.image ?? emblemPath();
   console.log(`[wgflow] adapter: ${summary}`);
-  if (fallback && n >= PICTURE_N) console.log(`[wgflow] CPU fallback adapter: N = ${n} × ${steps} steps takes ~12 min on 2 cores (fixed costs dominate below: N = 2000 still needs ~100 ms a step)`);
+  if (fallback && n >= PICTURE_N) console.log(`[wgflow] CPU fallback adapter: N = ${n} × ${steps} steps takes 12 to 15 min on 2 cores (fixed costs dominate below: N = 2000 still needs ~100 ms a step)`);
   const samples = pictureSamples(image, m);
   const scheme = pictureScheme(samples, { n, annealSteps: int('anneal') ?? Math.round(0.8 * steps) });
   console.log(`[wgflow] picture: N = ${n}, M = ${m}, ${steps} steps; σ ${scheme.target.sigmas[0]!.toPrecision(3)} → ${scheme.target.sigmas.at(-1)!.toPrecision(3)} ` +
