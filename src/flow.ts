@@ -605,14 +605,14 @@ export async function createFlow(device: GPUDevice, options: FlowOptions): Promi
             encodeReduce(pass, 1);
             pass.end();
             device.queue.submit([enc.finish()]);
+            // Steps recorded with encodeSteps() are never checked by step(): a divergence
+            // they caused is reported here too (the flag is cleared by restore()).
             const [sumsBytes, st, x0b] = await Promise.all([
               readBuffer(device, sums1, K1 * 4),
               readState(),
               readBuffer(device, positions, dim * 4),
+              checkFinite(),
             ]);
-            // Steps recorded with encodeSteps() are never checked by step(): a divergence
-            // they caused is reported here (the flag is cleared by restore()).
-            await checkFinite();
             const r = Array.from(new Float32Array(sumsBytes), (v) => v);
             const shift = Array.from(new Float32Array(x0b));
             const termsOut: Record<string, number> = {};
