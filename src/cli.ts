@@ -7,6 +7,7 @@
  *   wgflow [preset] [--n N] [--steps S] [--every K] [--out DIR]
  *   wgflow compare <preset> [--n N] [--steps S] [--max-steps M] [--every K] [--out DIR]
  *                  [--criterion threshold|plateau] [--tol T] [--fire off] [--fire-cap X] [--fire-hmax H]
+ *   wgflow picture [--n N] [--m M] [--steps S] [--anneal A] [--image PATH] [--out DIR]
  *   wgflow list
  *
  * `compare` runs the preset's flows plus FIRE from the same start and reports the steps and
@@ -80,7 +81,8 @@ async function main(): Promise<void> {
   const name = positional[0] ?? (PRESETS['fokker-planck'] ? 'fokker-planck' : 'quadratic');
   if (name === 'list' || flags.help !== undefined) {
     console.log('usage: wgflow [preset] [--n N] [--steps S] [--every K] [--out DIR]\n' +
-      '       wgflow compare <preset> [--n N] [--steps S] [--every K] [--out DIR] [--max-steps M] [--criterion threshold|plateau] [--tol T] [--fire off] [--fire-cap X] [--fire-hmax H]\npresets:');
+      '       wgflow compare <preset> [--n N] [--steps S] [--every K] [--out DIR] [--max-steps M] [--criterion threshold|plateau] [--tol T] [--fire off] [--fire-cap X] [--fire-hmax H]\n' +
+      '       wgflow picture [--n N] [--m M] [--steps S] [--anneal A] [--image PATH] [--out DIR]   (snapshots, KL curve; docs/picture.md)\npresets:');
     for (const p of Object.values(PRESETS)) console.log(`  ${p.name.padEnd(14)} ${p.description}`);
     return;
   }
