@@ -1,7 +1,7 @@
 // The Kozachenko–Leonenko entropy term on the GPU against its float64 twin: value, analytic
 // gradient, float64 finite differences; duplicates; ADD semantics, slot isolation, setWeight.
 import { describe, expect, it } from 'vitest';
-import { gpuValue, relMax, relNorm, rng, runTerm as runTermAt, testDevice, type RunTermOptions } from './helpers.js';
+import { gpuValue, relMax, relNorm, rng, runTerm as runTermAt, testDevice, type RunTermOptions, wgslStructFields } from './helpers.js';
 import { entropy, ENTROPY_EPSILON, ENTROPY_PARAMS_FIELDS } from '../src/energies/entropy.js';
 import { entropyWgsl } from '../src/shaders.gen.js';
 import { digamma, entropyConstant, entropyReference, logUnitBallVolume } from '../src/reference/entropy.js';
@@ -38,8 +38,7 @@ function finiteDifferences(x: Float32Array, n: number, dim: number, k: number, w
 
 describe('float64 reference pieces', () => {
   it('ENTROPY_PARAMS_FIELDS mirrors struct EntropyParams of entropy.wgsl', () => {
-    const m = entropyWgsl.match(/struct EntropyParams \{([\s\S]*?)\n\}/);
-    const fields = m![1]!.split('\n').map((l) => l.replace(/\/\/.*/, '').trim()).filter(Boolean).map((l) => l.replace(/,$/, '').split(':').map((x) => x.trim()));
+    const fields = wgslStructFields(entropyWgsl, 'EntropyParams');
     expect(fields).toEqual(ENTROPY_PARAMS_FIELDS.map(([a, b]) => [a, b]));
   });
 

@@ -114,3 +114,10 @@ export async function runTerm(device: GPUDevice, term: KernelTerm, x: Float32Arr
     return { ...outs[0]!, outs, diag, constant, lengthStride };
   });
 }
+
+/** The [name, type] fields of `struct <name> { ... }` in WGSL source (comments and commas dropped). */
+export function wgslStructFields(code: string, name: string): string[][] {
+  const m = code.match(new RegExp(`struct ${name} \\{([\\s\\S]*?)\\n\\}`));
+  if (!m) throw new Error(`struct ${name} not found`);
+  return m[1]!.split('\n').map((l) => l.replace(/\/\/.*/, '').trim()).filter(Boolean).map((l) => l.replace(/,$/, '').split(':').map((x) => x.trim()));
+}

@@ -3,7 +3,7 @@
 // differences, N ≠ M in 1D/2D/3D, degenerate sets (particles on samples, duplicates), ADD
 // semantics, slot isolation, determinism, setWeight, the length scale, and use in a flow.
 import { describe, expect, it } from 'vitest';
-import { gpuValue, relMax, relNorm, rng, runTerm as runTermAt, testDevice, type RunTermOptions } from './helpers.js';
+import { gpuValue, relMax, relNorm, rng, runTerm as runTermAt, testDevice, type RunTermOptions, wgslStructFields } from './helpers.js';
 import { KL_EPSILON, KL_PARAMS_FIELDS, klReference, klToSamples } from '../src/energies/kl.js';
 import { klWgsl } from '../src/shaders.gen.js';
 import { klToSamples as klOracle } from '../src/reference/kl.js';
@@ -46,8 +46,7 @@ function finiteDifferences(value: (x: Float64Array) => number, x: Float32Array, 
 
 describe('float64 pieces', () => {
   it('KL_PARAMS_FIELDS mirrors struct KlParams of kl.wgsl', () => {
-    const m = klWgsl.match(/struct KlParams \{([\s\S]*?)\n\}/);
-    const fields = m![1]!.split('\n').map((l) => l.replace(/\/\/.*/, '').trim()).filter(Boolean).map((l) => l.replace(/,$/, '').split(':').map((x) => x.trim()));
+    const fields = wgslStructFields(klWgsl, 'KlParams');
     expect(fields).toEqual(KL_PARAMS_FIELDS.map(([a, b]) => [a, b]));
   });
 

@@ -2,7 +2,7 @@
 // kernel density estimates and finite differences, on the GPU through a flow; and a small
 // annealed picture flow that must bring the particles close to the target in sliced W2.
 import { describe, expect, it } from 'vitest';
-import { checked, rng, testDevice } from './helpers.js';
+import { checked, rng, testDevice, wgslStructFields } from './helpers.js';
 import { createFlow } from '../src/flow.js';
 import { annealedTarget, buildTargetLattice, targetDensity, TARGET_MAX_NODES, TARGET_PARAMS_FIELDS } from '../src/energies/target.js';
 import { targetWgsl } from '../src/shaders.gen.js';
@@ -54,8 +54,7 @@ function fd(f: (x: Float64Array) => number, x: Float64Array, h = 1e-6): Float64A
 
 describe('smoothed target, float64', () => {
   it('TARGET_PARAMS_FIELDS mirrors struct TargetParams of target.wgsl', () => {
-    const m = targetWgsl.match(/struct TargetParams \{([\s\S]*?)\n\}/);
-    const fields = m![1]!.split('\n').map((l) => l.replace(/\/\/.*/, '').trim()).filter(Boolean).map((l) => l.replace(/,$/, '').split(':').map((x) => x.trim()));
+    const fields = wgslStructFields(targetWgsl, 'TargetParams');
     expect(fields).toEqual(TARGET_PARAMS_FIELDS.map(([a, b]) => [a, b]));
   });
 
