@@ -16,11 +16,11 @@
  *   npx tsc -p tsconfig.json && node dist/bench/fokker-planck.js [--sizes 10000,100000,1000000] [--runs 3] [--no-cpu] [--no-gpu]
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { getDevice } from '../src/device.js';
+import { getDevice } from '../src/gpu/device.js';
 import { createFlow } from '../src/flow.js';
 import { quadratic } from '../src/energies/potential.js';
 import { entropy } from '../src/energies/entropy.js';
-import { createBuffer } from '../src/gpu.js';
+import { createBuffer } from '../src/gpu/resources.js';
 import { createKnn } from '../src/neighbors.js';
 import { KdTree } from '../src/reference/knn.js';
 import { entropyConstant } from '../src/reference/entropy.js';

@@ -17,7 +17,7 @@
  * samples and the KL-to-samples estimate (a monitor term). Writes bench/results/kl-study.json.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { getDevice } from '../src/device.js';
+import { getDevice } from '../src/gpu/device.js';
 import { createFlow, type FlowOptions } from '../src/flow.js';
 import { klReference, klToSamples } from '../src/energies/kl.js';
 import { targetDensity } from '../src/energies/target.js';

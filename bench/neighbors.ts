@@ -12,8 +12,8 @@
  *   npx tsc -p tsconfig.json && node dist/bench/neighbors.js [--sizes 10000,100000] [--k 1] [--runs 5] [--no-cpu]
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { getDevice } from '../src/device.js';
-import { createBuffer, readBuffer } from '../src/gpu.js';
+import { getDevice } from '../src/gpu/device.js';
+import { createBuffer, readBuffer } from '../src/gpu/resources.js';
 import { createKnn, type KnnKernel } from '../src/neighbors.js';
 import { kdTreeKnn } from '../src/reference/knn.js';
 

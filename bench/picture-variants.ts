@@ -4,7 +4,7 @@
 //   node dist/bench/picture-variants.js <emblem|ring> N STEPS SEEDS VARIANTS
 //   e.g. node dist/bench/picture-variants.js ring 2000 3000 12,13 c1,c0.5,c0.35
 // A variant is cX (damping factor X), res1024 (finer finest lattice) or step2 (h doubled).
-import { getDevice } from '../src/device.js';
+import { getDevice } from '../src/gpu/device.js';
 import { pictureScheme, runPictureFlow, ringSquare, type PictureSchemeOptions } from '../src/picture.js';
 import { emblemPath, pictureSamples } from '../src/presets/picture.js';
 import { uniformBox } from '../src/init.js';

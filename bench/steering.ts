@@ -8,7 +8,7 @@
  *   npm run bench            (or: node dist/bench/steering.js [--sizes 10000,100000])
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { getDevice } from '../src/device.js';
+import { getDevice } from '../src/gpu/device.js';
 import { createFlow } from '../src/flow.js';
 import { quadratic } from '../src/energies/potential.js';
 import { gaussian } from '../src/init.js';

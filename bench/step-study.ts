@@ -554,7 +554,7 @@ function stageLocal(): void {
  *     grid h and the next one up, energy read every M/6 steps.
  */
 async function stageGpu(): Promise<void> {
-  const { getDevice } = await import('../src/device.js');
+  const { getDevice } = await import('../src/gpu/device.js');
   const { createFlow } = await import('../src/flow.js');
   const { quadratic } = await import('../src/energies/potential.js');
   const { entropy } = await import('../src/energies/entropy.js');

@@ -16,7 +16,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { getDevice } from './device.js';
+import { getDevice } from './gpu/device.js';
 import { PRESETS, runPreset, type RunHistory } from './presets.js';
 import { lineChartSvg, scatterPng, writeCsv } from './io/plot.js';
 import { compareMethods, compareTable, defaultCriterion, writeCompareOutputs, type CriterionSpec } from './compare.js';

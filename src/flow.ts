@@ -5,14 +5,12 @@
  */
 import { commonWgsl, integrateWgsl, potentialWgsl, randomWgsl, reduceWgsl } from './shaders.gen.js';
 import { seedWords, type Seed } from './reference/random.js';
-import {
-  bindBuffers, cachedLayout, cachedPipeline, createBuffer, dispatchFor, type BindingKind,
-  maxBindingBytes, readBuffer, withErrorScopes, writeView, WORKGROUP_SIZE, type SourceSpan,
-} from './gpu.js';
-import { METHOD_CODES, PARAMS_FIELDS, fieldOffset, STATE_FIELDS, STATE_SIZE, packStruct, unpackStruct, type ParamsName } from './layout.js';
+import { createBuffer, dispatchFor, maxBindingBytes, readBuffer, withErrorScopes, writeView, WORKGROUP_SIZE } from './gpu/resources.js';
+import { bindGroup, bindingLayout, pipeline, type BindingKind, type SourceSpan } from './gpu/pipelines.js';
+import { METHOD_CODES, PARAMS_FIELDS, fieldOffset, STATE_FIELDS, STATE_SIZE, packStruct, unpackStruct, type ParamsName } from './gpu/layout.js';
 import type { EnergyTerm, KernelTerm, PotentialTerm, TermKernel } from './energies/types.js';
 import { generatePositions, type InitSpec } from './init.js';
-import { deviceProfile } from './device.js';
+import { deviceProfile } from './gpu/device.js';
 
 /** The flows of MATH.md implemented by the integrator. */
 export type Method = 'gradient' | 'accelerated' | 'steering' | 'langevin' | 'fire';
@@ -405,9 +403,9 @@ export async function createFlow(device: GPUDevice, options: FlowOptions): Promi
 
       // Potential kernel.
       const potKinds: BindingKind[] = ['read', 'storage', 'storage', 'read', 'uniform'];
-      const potLayout = cachedLayout(device, potKinds);
-      const potPipe = await cachedPipeline(device, `${label}.potential`, src.code, constants, 'main', [potKinds], src.spans);
-      const potBind = bindBuffers(device, `${label}.potential`, potLayout, [positions, grad, energyBuf, paramsBuf, uniform]);
+      const potLayout = bindingLayout(device, potKinds);
+      const potPipe = await pipeline(device, { label: `${label}.potential`, code: src.code, entry: 'main', constants: constants, layout: [potKinds], spans: src.spans });
+      const potBind = bindGroup(device, `${label}.potential`, potLayout, [positions, grad, energyBuf, paramsBuf, uniform]);
 
       // Kernel terms.
       const kernelOf = new Map<number, TermKernel>(); // slot → GPU side of a kernel term
@@ -431,9 +429,9 @@ export async function createFlow(device: GPUDevice, options: FlowOptions): Promi
       const redCode = commonWgsl + reduceWgsl;
       const redKinds: BindingKind[] = ['read', 'read', 'read', 'read', 'storage', 'uniform', 'read', 'read'];
       const finKinds: BindingKind[] = ['read', 'storage', 'uniform'];
-      const redLayout = cachedLayout(device, redKinds);
-      const finLayout = cachedLayout(device, finKinds);
-      const emptyLayout = cachedLayout(device, []);
+      const redLayout = bindingLayout(device, redKinds);
+      const finLayout = bindingLayout(device, finKinds);
+      const emptyLayout = bindingLayout(device, []);
       const emptyBind = device.createBindGroup({ label: `${label}.empty`, layout: emptyLayout, entries: [] });
       const K0 = 8, K1 = 14 + TA;
       const lengthScale = stepKernels.find((k) => k.lengthScale)?.lengthScale;
@@ -456,31 +454,31 @@ export async function createFlow(device: GPUDevice, options: FlowOptions): Promi
       const sums0b = buf('sums0b', K0 * 4, S | CS);
       const sums1 = buf('sums1', K1 * 4, S | CS);
       const rowsBuf = buf('reduceRows', 16, GPUBufferUsage.UNIFORM | CD, new Uint32Array([redRows, 0, 0, 0]));
-      const red0 = await cachedPipeline(device, `${label}.reduce0`, redCode, { ...constants, MODE: 0, K: K0, KSUM: 4, T, SERIAL: serial }, 'main', [redKinds]);
-      const fin0 = await cachedPipeline(device, `${label}.reduce0.finish`, redCode, { ...constants, MODE: 0, K: K0, KSUM: 4, T, SERIAL: serial }, 'finish', [[], finKinds]);
-      const red1 = await cachedPipeline(device, `${label}.reduce1`, redCode, { ...constants, MODE: 1, K: K1, KSUM: 12 + TA, T: TA, SERIAL: serial }, 'main', [redKinds]);
-      const fin1 = await cachedPipeline(device, `${label}.reduce1.finish`, redCode, { ...constants, MODE: 1, K: K1, KSUM: 12 + TA, T: TA, SERIAL: serial }, 'finish', [[], finKinds]);
-      const redBind = bindBuffers(device, `${label}.reduce`, redLayout, [positions, velocities, grad, energyBuf, partials, uniform, weightsBuf, lengthBuf]);
-      const fin0Bind = bindBuffers(device, `${label}.reduce0.finish`, finLayout, [partials, sums0, rowsBuf]);
-      const fin0bBind = bindBuffers(device, `${label}.reduce0b.finish`, finLayout, [partials, sums0b, rowsBuf]);
-      const fin1Bind = bindBuffers(device, `${label}.reduce1.finish`, finLayout, [partials, sums1, rowsBuf]);
+      const red0 = await pipeline(device, { label: `${label}.reduce0`, code: redCode, entry: 'main', constants: { ...constants, MODE: 0, K: K0, KSUM: 4, T, SERIAL: serial }, layout: [redKinds] });
+      const fin0 = await pipeline(device, { label: `${label}.reduce0.finish`, code: redCode, entry: 'finish', constants: { ...constants, MODE: 0, K: K0, KSUM: 4, T, SERIAL: serial }, layout: [[], finKinds] });
+      const red1 = await pipeline(device, { label: `${label}.reduce1`, code: redCode, entry: 'main', constants: { ...constants, MODE: 1, K: K1, KSUM: 12 + TA, T: TA, SERIAL: serial }, layout: [redKinds] });
+      const fin1 = await pipeline(device, { label: `${label}.reduce1.finish`, code: redCode, entry: 'finish', constants: { ...constants, MODE: 1, K: K1, KSUM: 12 + TA, T: TA, SERIAL: serial }, layout: [[], finKinds] });
+      const redBind = bindGroup(device, `${label}.reduce`, redLayout, [positions, velocities, grad, energyBuf, partials, uniform, weightsBuf, lengthBuf]);
+      const fin0Bind = bindGroup(device, `${label}.reduce0.finish`, finLayout, [partials, sums0, rowsBuf]);
+      const fin0bBind = bindGroup(device, `${label}.reduce0b.finish`, finLayout, [partials, sums0b, rowsBuf]);
+      const fin1Bind = bindGroup(device, `${label}.reduce1.finish`, finLayout, [partials, sums1, rowsBuf]);
 
       // Integrator.
       const intCode = commonWgsl + randomWgsl + integrateWgsl;
       const intKinds: BindingKind[] = ['storage', 'storage', 'read', 'read', 'storage', 'uniform', 'read', 'storage', 'read'];
-      const intLayout = cachedLayout(device, intKinds);
+      const intLayout = bindingLayout(device, intKinds);
       const intConst = { ...constants, METHOD: METHOD_CODES[method] };
-      const intPipe = await cachedPipeline(device, `${label}.integrate`, intCode, intConst, 'main', [intKinds]);
-      const advPipe = await cachedPipeline(device, `${label}.advance`, intCode, intConst, 'advance', [intKinds]);
+      const intPipe = await pipeline(device, { label: `${label}.integrate`, code: intCode, entry: 'main', constants: intConst, layout: [intKinds] });
+      const advPipe = await pipeline(device, { label: `${label}.advance`, code: intCode, entry: 'advance', constants: intConst, layout: [intKinds] });
       const fire = method === 'fire'
         ? {
-            decide: await cachedPipeline(device, `${label}.fireDecide`, intCode, intConst, 'fire_decide', [intKinds]),
-            kick: await cachedPipeline(device, `${label}.fireKick`, intCode, intConst, 'fire_kick', [intKinds]),
-            move: await cachedPipeline(device, `${label}.fireMove`, intCode, intConst, 'fire_move', [intKinds]),
+            decide: await pipeline(device, { label: `${label}.fireDecide`, code: intCode, entry: 'fire_decide', constants: intConst, layout: [intKinds] }),
+            kick: await pipeline(device, { label: `${label}.fireKick`, code: intCode, entry: 'fire_kick', constants: intConst, layout: [intKinds] }),
+            move: await pipeline(device, { label: `${label}.fireMove`, code: intCode, entry: 'fire_move', constants: intConst, layout: [intKinds] }),
           }
         : undefined;
-      const intBind = bindBuffers(device, `${label}.integrate`, intLayout, [positions, velocities, grad, sums0, stateBuf, uniform, gammaTable, flags, sums0b]);
-      const autoPipe = auto ? await cachedPipeline(device, `${label}.autoStep`, intCode, intConst, 'auto_step', [intKinds]) : undefined;
+      const intBind = bindGroup(device, `${label}.integrate`, intLayout, [positions, velocities, grad, sums0, stateBuf, uniform, gammaTable, flags, sums0b]);
+      const autoPipe = auto ? await pipeline(device, { label: `${label}.autoStep`, code: intCode, entry: 'auto_step', constants: intConst, layout: [intKinds] }) : undefined;
       const needsReduce = auto || method === 'steering' || method === 'fire' || (options.restart === true && method === 'accelerated');
 
       let stepCount = 0; // host mirror of State.step

@@ -4,7 +4,7 @@
  * ({@link createKnn}, and {@link createGrid} + {@link createNeighborSearch} for queries against
  * a static point set).
  */
-import { createBuffer, maxBindingBytes, readBuffer, withErrorScopes, writeView } from './gpu.js';
+import { createBuffer, maxBindingBytes, readBuffer, withErrorScopes, writeView } from './gpu/resources.js';
 import { createGrid, gridLargestBuffer, GRID_TUNING } from './kernels/grid.js';
 import { createKnn, createNeighborSearch, MAX_K, NO_NEIGHBOR } from './kernels/neighbors.js';
 

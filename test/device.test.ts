@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { testDevice } from './helpers.js';
-import { dispatchSize } from '../src/gpu.js';
+import { dispatchSize } from '../src/gpu/resources.js';
 
 describe('getDevice', () => {
   it('finds an adapter and names it', async () => {

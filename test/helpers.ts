@@ -1,8 +1,8 @@
 // Shared test helpers: one device per test file on the real adapter (never skipped: a missing
 // adapter throws and fails the run), and error-scope wrappers.
-import { getDevice, type DeviceResult } from '../src/device.js';
+import { getDevice, type DeviceResult } from '../src/gpu/device.js';
 import { seededUniform } from '../src/init.js';
-import { readBuffer, writeView } from '../src/gpu.js';
+import { readBuffer, writeView } from '../src/gpu/resources.js';
 import type { KernelTerm } from '../src/energies/types.js';
 import { expect } from 'vitest';
 

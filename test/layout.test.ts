@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { commonWgsl } from '../src/shaders.gen.js';
-import { PARAMS_FIELDS, STATE_FIELDS } from '../src/layout.js';
+import { PARAMS_FIELDS, STATE_FIELDS } from '../src/gpu/layout.js';
 
 function wgslStruct(name: string): [string, string][] {
   const m = commonWgsl.match(new RegExp(`struct ${name} \\{([\\s\\S]*?)\\n\\}`));

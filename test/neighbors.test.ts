@@ -2,7 +2,7 @@
 // d = 1, 2, 3, k = 1 and 4, N from 1 to 1e5; input validation; kernel objects and sentinels.
 import { describe, expect, it } from 'vitest';
 import { checked, rng, testDevice } from './helpers.js';
-import { createBuffer, readBuffer } from '../src/gpu.js';
+import { createBuffer, readBuffer } from '../src/gpu/resources.js';
 import { createGrid, createKnn, createNeighborSearch, nearestNeighbors, NO_NEIGHBOR } from '../src/neighbors.js';
 import { bruteForceKnn, kdTreeKnn, type KnnResult64 } from '../src/reference/knn.js';
 import { GRID_INFO_BYTES, GRID_PARAMS_FIELDS, GRID_SAMPLES, MAX_GRID_LEVELS, SCAN_ITEMS, SCAN_PARAMS_FIELDS } from '../src/kernels/grid.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { checked, rng, testDevice } from './helpers.js';
-import { readBuffer } from '../src/gpu.js';
+import { readBuffer } from '../src/gpu/resources.js';
 import { createRandomFill } from '../src/kernels/random.js';
 import {
   PHILOX4X32_10_KAT,

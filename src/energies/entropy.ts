@@ -20,9 +20,10 @@
  * deterministic and accurate to f32 rounding. Float64 twin: src/reference/entropy.ts.
  */
 import { commonWgsl, entropyWgsl, neighborsWgsl, reverseWgsl } from '../shaders.gen.js';
-import { createBuffer, dispatchFor, WORKGROUP_SIZE } from '../gpu.js';
-import { packStruct, type Scalar } from '../layout.js';
-import { bindAt, cachedPipeline, dispatch, wgslLibrary } from '../kernels/grid.js';
+import { createBuffer, dispatchFor, WORKGROUP_SIZE } from '../gpu/resources.js';
+import { packStruct, type Scalar } from '../gpu/layout.js';
+import { bindGroup, dispatch, pipeline } from '../gpu/pipelines.js';
+import { wgslLibrary } from '../gpu/wgsl.js';
 import { createKnn, createReverseNeighbors, MAX_K } from '../kernels/neighbors.js';
 import { entropyConstant, entropyReference } from '../reference/entropy.js';
 import type { KernelTerm, TermContext, TermKernel, TermOptions } from './types.js';
@@ -93,7 +94,7 @@ export function entropy(options: EntropyOptions = {}): KernelTerm {
       if (!(n > k)) fail(`the k = ${k} estimator needs more than k particles (got N = ${n})`);
       const prefix = `${ctx.label}.${label}`;
       const code = commonWgsl + wgslLibrary(neighborsWgsl) + reverseWgsl + entropyWgsl;
-      const pipeline = await cachedPipeline(device, 'Entropy', code, 'entropy_grad', { D: dim, WG: WORKGROUP_SIZE, K: k });
+      const gradPipe = await pipeline(device, { label: 'Entropy.entropy_grad', code: code, entry: 'entropy_grad', constants: { D: dim, WG: WORKGROUP_SIZE, K: k } });
       const knn = await createKnn(device, { points: ctx.positions, count: n, dim, k, label: `${prefix}.knn` });
       let rev;
       try {
@@ -104,7 +105,7 @@ export function entropy(options: EntropyOptions = {}): KernelTerm {
       }
       const pack = (w: number) => new Uint8Array(packStruct(ENTROPY_PARAMS_FIELDS, { n, e_base: ctx.slot * n, weight: w, eps2 }));
       const params = createBuffer(device, `${prefix}.params`, 16, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, pack(weight));
-      const bg = bindAt(device, `${prefix}.gradient`, pipeline, {
+      const bg = bindGroup(device, `${prefix}.gradient`, gradPipe, {
         50: ctx.positions, 51: knn.index, 52: rev.ends, 53: rev.list, 54: ctx.grad, 55: ctx.energy, 56: params,
       });
       const size = dispatchFor(n);
@@ -115,7 +116,7 @@ export function entropy(options: EntropyOptions = {}): KernelTerm {
           if (destroyed) fail('kernel used after destroy()');
           knn.encode(pass);
           rev.encode(pass);
-          dispatch(pass, pipeline, bg, size);
+          dispatch(pass, gradPipe, bg, size);
         },
         constant: () => constant,
         // Nearest-neighbour distances (row i of the k-NN table), for the flow's automatic step.

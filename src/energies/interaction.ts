@@ -9,8 +9,9 @@
  * and O(N) memory; float64 twin in src/reference/interaction.ts.
  */
 import { commonWgsl, interactionWgsl } from '../shaders.gen.js';
-import { WORKGROUP_SIZE, bindBuffers, compileModule, computePipeline, createBuffer, dispatchFor, type SourceSpan } from '../gpu.js';
-import { packStruct, type Scalar } from '../layout.js';
+import { WORKGROUP_SIZE, createBuffer, dispatchFor } from '../gpu/resources.js';
+import { bindGroup, pipeline, type SourceSpan } from '../gpu/pipelines.js';
+import { packStruct, type Scalar } from '../gpu/layout.js';
 import { POWER_KERNEL_EPS, gaussianKernel64, interactionReference, powerKernel64, type PairKernel64 } from '../reference/interaction.js';
 import type { KernelTerm, TermContext, TermKernel, TermOptions } from './types.js';
 
@@ -115,23 +116,6 @@ export { POWER_KERNEL_EPS };
 
 const MAX_PARAMS = 16;
 
-/** Compiled pipelines per device, keyed by dimension and module text: terms re-created on a device reuse them. */
-const pipelineCache = new WeakMap<GPUDevice, Map<string, Promise<GPUComputePipeline>>>();
-
-function cachedPipeline(device: GPUDevice, label: string, code: string, spans: SourceSpan[], dim: number): Promise<GPUComputePipeline> {
-  let perDevice = pipelineCache.get(device);
-  if (!perDevice) pipelineCache.set(device, (perDevice = new Map()));
-  const key = `${dim}\n${code}`;
-  let p = perDevice.get(key);
-  if (!p) {
-    p = compileModule(device, `${label}.module`, code, spans).then((module) =>
-      computePipeline(device, `${label}.pipeline`, module, { D: dim, WG: WORKGROUP_SIZE }),
-    );
-    perDevice.set(key, p);
-    p.catch(() => perDevice!.delete(key));
-  }
-  return p;
-}
 
 function fail(msg: string): never {
   throw new Error(`wgflow: interaction: ${msg}`);
@@ -237,7 +221,7 @@ export function interaction(options: InteractionOptions): KernelTerm {
         spans.push({ name: `${label} kernel WGSL (user code)`, firstLine: (head.match(/\n/g)?.length ?? 0) + 1, lineCount: r.user.split('\n').length });
         code += r.user + '\n';
       }
-      const pipeline = await cachedPipeline(device, `interaction.${r.user !== undefined ? 'user' : options.kernel.type}`, code, spans, dim);
+      const pipe = await pipeline(device, { label: `Interaction.${r.user !== undefined ? 'user' : options.kernel.type}`, code, constants: { D: dim, WG: WORKGROUP_SIZE }, spans });
       let w = weight;
       const pack = () => {
         const values: Record<string, number> = { n, e_base: ctx.slot * n, weight: w, inv_n: n > 0 ? 1 / n : 0, eps2: r.eps2 };
@@ -245,15 +229,15 @@ export function interaction(options: InteractionOptions): KernelTerm {
         return packStruct(IA_PARAMS_FIELDS, values);
       };
       const params = createBuffer(device, `${owner}.params`, pack().byteLength, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, new Uint8Array(pack()));
-      const bindGroup = bindBuffers(device, `${owner}.bindGroup`, pipeline, [params, ctx.positions, ctx.grad, ctx.energy]);
+      const bindings = bindGroup(device, `${owner}.bindGroup`, pipe, [params, ctx.positions, ctx.grad, ctx.energy]);
       const [wx, wy] = dispatchFor(n);
       let destroyed = false;
       return {
         encode(pass) {
           if (destroyed) fail(`${owner} was destroyed`);
           if (n === 0) return;
-          pass.setPipeline(pipeline);
-          pass.setBindGroup(0, bindGroup);
+          pass.setPipeline(pipe);
+          pass.setBindGroup(0, bindings);
           pass.dispatchWorkgroups(wx, wy);
         },
         constant: () => 0,

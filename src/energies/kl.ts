@@ -46,9 +46,11 @@
  * displacement by a fraction of l_i. Float64 twin: {@link klReference}.
  */
 import { commonWgsl, klWgsl, neighborsWgsl, reverseWgsl } from '../shaders.gen.js';
-import { createBuffer, dispatchFor, WORKGROUP_SIZE } from '../gpu.js';
-import { packStruct, type Scalar } from '../layout.js';
-import { bindAt, cachedPipeline, createGrid, dispatch, wgslLibrary, type GridKernel } from '../kernels/grid.js';
+import { createBuffer, dispatchFor, WORKGROUP_SIZE } from '../gpu/resources.js';
+import { packStruct, type Scalar } from '../gpu/layout.js';
+import { bindGroup, dispatch, pipeline } from '../gpu/pipelines.js';
+import { wgslLibrary } from '../gpu/wgsl.js';
+import { createGrid, type GridKernel } from '../kernels/grid.js';
 import { createKnn, createNeighborSearch, createReverseNeighbors, MAX_K, type KnnKernel, type NeighborSearch, type ReverseNeighbors } from '../kernels/neighbors.js';
 import { knn } from '../reference/kl.js';
 import type { KernelTerm, TermContext, TermKernel, TermOptions, TermReference } from './types.js';
@@ -212,8 +214,8 @@ export function klToSamples(samples: Float32Array | Float64Array | ArrayLike<num
       const code = commonWgsl + wgslLibrary(neighborsWgsl) + reverseWgsl + klWgsl;
       const constants = { D: dim, WG: WORKGROUP_SIZE, K: k };
       const [selfPipe, targetPipe] = await Promise.all([
-        cachedPipeline(device, 'Kl', code, 'kl_self', constants),
-        cachedPipeline(device, 'Kl', code, 'kl_target', constants),
+        pipeline(device, { label: 'Kl.kl_self', code: code, entry: 'kl_self', constants: constants }),
+        pipeline(device, { label: 'Kl.kl_target', code: code, entry: 'kl_target', constants: constants }),
       ]);
       const owned: { destroy(): void }[] = [];
       const destroyAll = () => {
@@ -237,10 +239,10 @@ export function klToSamples(samples: Float32Array | Float64Array | ArrayLike<num
         const pack = (w: number) => new Uint8Array(packStruct(KL_PARAMS_FIELDS, { n, e_base: ctx.slot * n, weight: w, eps_nu2: en2, eps_r2: er2 }));
         const params = createBuffer(device, `${prefix}.params`, 32, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, pack(weight));
         owned.push(params);
-        const bgSelf = bindAt(device, `${prefix}.self`, selfPipe, {
+        const bgSelf = bindGroup(device, `${prefix}.self`, selfPipe, {
           60: ctx.positions, 63: knnSelf.index, 64: rev.ends, 65: rev.list, 66: ctx.grad, 67: ctx.energy, 68: lengths, 69: params,
         });
-        const bgTarget = bindAt(device, `${prefix}.target`, targetPipe, {
+        const bgTarget = bindGroup(device, `${prefix}.target`, targetPipe, {
           60: ctx.positions, 61: sampleBuf, 62: toSamples.index, 66: ctx.grad, 67: ctx.energy, 68: lengths, 69: params,
         });
         // The samples do not move: build their grid once, now.

@@ -37,9 +37,10 @@
  * lattice, so U is continuous and its normal derivative nearly so at the faces.
  */
 import { commonWgsl, targetWgsl } from '../shaders.gen.js';
-import { createBuffer, dispatchFor, maxBindingBytes, WORKGROUP_SIZE } from '../gpu.js';
-import { packStruct, type Scalar } from '../layout.js';
-import { bindAt, cachedPipeline, dispatch, wgslLibrary } from '../kernels/grid.js';
+import { createBuffer, dispatchFor, maxBindingBytes, WORKGROUP_SIZE } from '../gpu/resources.js';
+import { packStruct, type Scalar } from '../gpu/layout.js';
+import { bindGroup, dispatch, pipeline } from '../gpu/pipelines.js';
+import { wgslLibrary } from '../gpu/wgsl.js';
 import { KdTree } from '../reference/kl.js';
 import type { KernelTerm, PotentialTerm, TermContext, TermKernel, TermOptions } from './types.js';
 
@@ -520,7 +521,7 @@ export function annealedTarget(samples: Float32Array | Float64Array, options: An
       if (ctx.dim !== dim) fail(`the flow has dim = ${ctx.dim} but the samples were given with dim = ${dim}`);
       if (all.byteLength > maxBindingBytes(device)) fail(`the lattices need ${all.byteLength} bytes, more than this device binds (${maxBindingBytes(device)}); lower resolution or levels`);
       const prefix = `${ctx.label}.${label}`;
-      const pipe = await cachedPipeline(device, 'Target', commonWgsl + targetWgsl, 'target_main', { D: dim, WG: WORKGROUP_SIZE });
+      const pipe = await pipeline(device, { label: 'Target.target_main', code: commonWgsl + targetWgsl, entry: 'target_main', constants: { D: dim, WG: WORKGROUP_SIZE } });
       const lat = createBuffer(device, `${prefix}.lattices`, all.byteLength, GPUBufferUsage.STORAGE, all);
       let w = weight;
       const pack = () => {
@@ -528,7 +529,7 @@ export function annealedTarget(samples: Float32Array | Float64Array, options: An
         return new Uint8Array(packStruct(TARGET_PARAMS_FIELDS, { n, e_base: ctx.slot * n, weight: w, blend, off_a: offsets[a], off_b: offsets[b] }));
       };
       const params = createBuffer(device, `${prefix}.params`, 32, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, pack());
-      const bg = bindAt(device, `${prefix}.main`, pipe, { 70: ctx.positions, 71: lat, 72: ctx.grad, 73: ctx.energy, 74: params });
+      const bg = bindGroup(device, `${prefix}.main`, pipe, { 70: ctx.positions, 71: lat, 72: ctx.grad, 73: ctx.energy, 74: params });
       const size = dispatchFor(n);
       const handle = { write: () => device.queue.writeBuffer(params, 0, pack()) };
       live.add(handle);

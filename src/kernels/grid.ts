@@ -18,18 +18,9 @@
  * Memory: (levels·M + 2·T)·4 + 16·M bytes, T = nextPow2(M): about 40–50 bytes per point.
  */
 import { commonWgsl, gridWgsl } from '../shaders.gen.js';
-import { compileModule, computePipeline, createBuffer, dispatchFor, dispatchSize, readBuffer, WORKGROUP_SIZE } from '../gpu.js';
-import { packStruct, type Scalar } from '../layout.js';
-
-/** Marks the end of the library part of a .wgsl file (what other modules may include). */
-export const WGSL_KERNELS_MARKER = '// ==== kernels ====';
-
-/** The part of a .wgsl file above {@link WGSL_KERNELS_MARKER}: constants, structs and helpers only. */
-export function wgslLibrary(text: string): string {
-  const at = text.search(/^\/\/ ==== kernels ====$/m);
-  if (at < 0) throw new Error('wgflow: internal error: WGSL library marker missing');
-  return text.slice(0, at);
-}
+import { createBuffer, dispatchFor, dispatchSize, readBuffer, WORKGROUP_SIZE } from '../gpu/resources.js';
+import { bindGroup, dispatch, pipeline } from '../gpu/pipelines.js';
+import { packStruct, type Scalar } from '../gpu/layout.js';
 
 /** Largest number of grid levels (MAX_LEVELS of grid.wgsl). */
 export const MAX_GRID_LEVELS = 6;
@@ -74,64 +65,6 @@ export const GRID_PARAMS_FIELDS: readonly (readonly [string, Scalar])[] = [
 
 /** Fields of `struct ScanParams` of grid.wgsl, in order. */
 export const SCAN_PARAMS_FIELDS: readonly (readonly [string, Scalar])[] = [['n', 'u32'], ['pad0', 'u32'], ['pad1', 'u32'], ['pad2', 'u32']];
-
-// ---- pipeline cache ----------------------------------------------------------------------
-
-const moduleCache = new WeakMap<GPUDevice, Map<string, Promise<GPUShaderModule>>>();
-const pipelineCache = new WeakMap<GPUDevice, Map<string, Promise<GPUComputePipeline>>>();
-
-function perDevice<T>(cache: WeakMap<GPUDevice, Map<string, T>>, device: GPUDevice): Map<string, T> {
-  let m = cache.get(device);
-  if (!m) cache.set(device, (m = new Map()));
-  return m;
-}
-
-/**
- * A compute pipeline ('auto' layout) for entry point `entry` of the module `code`, compiled
- * once per device and module text and shared by every kernel object that asks for it.
- *
- * @example
- * const p = await cachedPipeline(device, 'Grid', commonWgsl + gridWgsl, 'count', { D: 2, WG: 256 });
- */
-export function cachedPipeline(device: GPUDevice, label: string, code: string, entry: string, constants: Record<string, number>): Promise<GPUComputePipeline> {
-  const modules = perDevice(moduleCache, device);
-  let mod = modules.get(code);
-  if (!mod) {
-    mod = compileModule(device, `${label}.module`, code);
-    modules.set(code, mod);
-    mod.catch(() => modules.delete(code));
-  }
-  const pipes = perDevice(pipelineCache, device);
-  const key = `${entry}|${JSON.stringify(constants)}|${code}`;
-  let p = pipes.get(key);
-  if (!p) {
-    p = mod.then((m) => computePipeline(device, `${label}.${entry}`, m, constants, entry));
-    pipes.set(key, p);
-    p.catch(() => pipes.delete(key));
-  }
-  return p;
-}
-
-/**
- * A bind group for group 0 of `pipeline` with the given buffers at the given binding numbers.
- *
- * @example
- * const bg = bindAt(device, 'Grid.count', pipeline, { 0: points, 1: params });
- */
-export function bindAt(device: GPUDevice, label: string, pipeline: GPUComputePipeline, entries: Record<number, GPUBuffer>): GPUBindGroup {
-  return device.createBindGroup({
-    label,
-    layout: pipeline.getBindGroupLayout(0),
-    entries: Object.entries(entries).map(([binding, buffer]) => ({ binding: Number(binding), resource: { buffer } })),
-  });
-}
-
-/** Records one dispatch of `pipeline` with `bindGroup` and a 1D/2D size. */
-export function dispatch(pass: GPUComputePassEncoder, pipeline: GPUComputePipeline, bindGroup: GPUBindGroup, size: [number, number]): void {
-  pass.setPipeline(pipeline);
-  pass.setBindGroup(0, bindGroup);
-  pass.dispatchWorkgroups(size[0], size[1]);
-}
 
 /** Smallest power of two >= n (and >= 64): the level-0 bucket count for n points. */
 export function bucketCount(n: number): number {
@@ -191,8 +124,8 @@ export async function createScan(device: GPUDevice, options: ScanOptions): Promi
   const code = commonWgsl + gridWgsl;
   const constants = { D: 1, WG: WORKGROUP_SIZE };
   const [blockP, addP] = await Promise.all([
-    cachedPipeline(device, 'Grid', code, 'scan_block', constants),
-    cachedPipeline(device, 'Grid', code, 'scan_add', constants),
+    pipeline(device, { label: 'Grid.scan_block', code: code, entry: 'scan_block', constants: constants }),
+    pipeline(device, { label: 'Grid.scan_add', code: code, entry: 'scan_add', constants: constants }),
   ]);
   const B = WORKGROUP_SIZE * SCAN_ITEMS;
   const owned: GPUBuffer[] = [];
@@ -215,8 +148,8 @@ export async function createScan(device: GPUDevice, options: ScanOptions): Promi
     owned.push(params);
     const entries = { 10: data[i]!, 11: data[i + 1]!, 12: params };
     return {
-      block: bindAt(device, `${label}.block${i}`, blockP, entries),
-      add: bindAt(device, `${label}.add${i}`, addP, entries),
+      block: bindGroup(device, `${label}.block${i}`, blockP, entries),
+      add: bindGroup(device, `${label}.add${i}`, addP, entries),
       size: dispatchSize(Math.max(1, Math.ceil(m / B))),
     };
   });
@@ -363,7 +296,7 @@ export async function createGrid(device: GPUDevice, options: GridOptions): Promi
   const code = commonWgsl + gridWgsl;
   const constants = { D: dim, WG: WORKGROUP_SIZE };
   const entries = ['grid_init', 'bounds', 'spacing_sample', 'grid_setup', 'clear_counts', 'count', 'scatter'] as const;
-  const pipes = await Promise.all(entries.map((e) => cachedPipeline(device, 'Grid', code, e, constants)));
+  const pipes = await Promise.all(entries.map((e) => pipeline(device, { label: `Grid.${e}`, code: code, entry: e, constants: constants })));
   const P = Object.fromEntries(entries.map((e, i) => [e, pipes[i]!])) as Record<(typeof entries)[number], GPUComputePipeline>;
 
   const S = GPUBufferUsage.STORAGE;
@@ -396,7 +329,7 @@ export async function createGrid(device: GPUDevice, options: GridOptions): Promi
     count: [0, 1, 2, 5, 8],
     scatter: [0, 1, 2, 5, 6, 7],
   };
-  const bg = Object.fromEntries(entries.map((e) => [e, bindAt(device, `${label}.${e}`, P[e],
+  const bg = Object.fromEntries(entries.map((e) => [e, bindGroup(device, `${label}.${e}`, P[e],
     Object.fromEntries(uses[e].map((b) => [b, all[b as keyof typeof all]])))])) as Record<(typeof entries)[number], GPUBindGroup>;
   const scan = await createScan(device, { data: cells, count: total, label: `${label}.scan` });
 

@@ -24,9 +24,11 @@
  * force). Memory is O(N + M) and fixed at creation; nothing can overflow.
  */
 import { commonWgsl, gridWgsl, neighborsWgsl } from '../shaders.gen.js';
-import { createBuffer, dispatchFor, readBuffer, WORKGROUP_SIZE } from '../gpu.js';
-import { packStruct, type Scalar } from '../layout.js';
-import { bindAt, cachedPipeline, createGrid, createScan, dispatch, GRID_TUNING, wgslLibrary, type GridDiagnostics, type GridKernel } from './grid.js';
+import { createBuffer, dispatchFor, readBuffer, WORKGROUP_SIZE } from '../gpu/resources.js';
+import { bindGroup, dispatch, pipeline } from '../gpu/pipelines.js';
+import { wgslLibrary } from '../gpu/wgsl.js';
+import { packStruct, type Scalar } from '../gpu/layout.js';
+import { createGrid, createScan, GRID_TUNING, type GridDiagnostics, type GridKernel } from './grid.js';
 
 /** Largest k of the search (the register list holds 8). */
 export const MAX_K = 8;
@@ -134,7 +136,7 @@ export async function createNeighborSearch(device: GPUDevice, options: NeighborS
   const code = neighborsModuleCode();
   const constants = { D: grid.dim, WG: SEARCH_WORKGROUP, K: k, SELF: selfQuery ? 1 : 0 };
   const names = ['reset', 'search', 'fallback_args', 'fallback'] as const;
-  const pipes = await Promise.all(names.map((e) => cachedPipeline(device, 'Neighbors', code, e, constants)));
+  const pipes = await Promise.all(names.map((e) => pipeline(device, { label: `Neighbors.${e}`, code: code, entry: e, constants: constants })));
   const P = Object.fromEntries(names.map((e, i) => [e, pipes[i]!])) as Record<(typeof names)[number], GPUComputePipeline>;
 
   const S = GPUBufferUsage.STORAGE;
@@ -155,13 +157,13 @@ export async function createNeighborSearch(device: GPUDevice, options: NeighborS
   const queries = options.queries ?? grid.points;
 
   const bg = {
-    reset: bindAt(device, `${label}.reset`, P.reset, { 29: stats }),
-    search: bindAt(device, `${label}.search`, P.search, {
+    reset: bindGroup(device, `${label}.reset`, P.reset, { 29: stats }),
+    search: bindGroup(device, `${label}.search`, P.search, {
       20: queries, 21: params, 22: grid.info, 23: grid.cells, 24: grid.sortedIndex, 25: grid.sortedPoints,
       26: grid.points, 27: index, 28: distance, 29: stats,
     }),
-    fallback_args: bindAt(device, `${label}.fallbackArgs`, P.fallback_args, { 29: stats, 30: args }),
-    fallback: bindAt(device, `${label}.fallback`, P.fallback, {
+    fallback_args: bindGroup(device, `${label}.fallbackArgs`, P.fallback_args, { 29: stats, 30: args }),
+    fallback: bindGroup(device, `${label}.fallback`, P.fallback, {
       20: queries, 21: params, 26: grid.points, 27: index, 28: distance, 29: stats,
     }),
   };
@@ -328,15 +330,15 @@ export async function createReverseNeighbors(device: GPUDevice, options: Reverse
   const code = neighborsModuleCode();
   const constants = { D: 1, WG: WORKGROUP_SIZE };
   const names = ['rev_clear', 'rev_count', 'rev_fill'] as const;
-  const pipes = await Promise.all(names.map((e) => cachedPipeline(device, 'Neighbors', code, e, constants)));
+  const pipes = await Promise.all(names.map((e) => pipeline(device, { label: `Neighbors.${e}`, code: code, entry: e, constants: constants })));
   const S = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC;
   const params = createBuffer(device, `${label}.params`, 16, GPUBufferUsage.UNIFORM, new Uint8Array(packStruct(REV_PARAMS_FIELDS, { n, stride: k, col })));
   const ends = createBuffer(device, `${label}.ends`, n * 4, S);
   const list = createBuffer(device, `${label}.list`, n * 4, S);
   const scan = await createScan(device, { data: ends, count: n, label: `${label}.scan` });
-  const bgClear = bindAt(device, `${label}.clear`, pipes[0]!, { 41: ends, 43: params });
-  const bgCount = bindAt(device, `${label}.count`, pipes[1]!, { 40: options.index, 41: ends, 43: params });
-  const bgFill = bindAt(device, `${label}.fill`, pipes[2]!, { 40: options.index, 41: ends, 42: list, 43: params });
+  const bgClear = bindGroup(device, `${label}.clear`, pipes[0]!, { 41: ends, 43: params });
+  const bgCount = bindGroup(device, `${label}.count`, pipes[1]!, { 40: options.index, 41: ends, 43: params });
+  const bgFill = bindGroup(device, `${label}.fill`, pipes[2]!, { 40: options.index, 41: ends, 42: list, 43: params });
   const size = dispatchFor(n);
   let destroyed = false;
   return {

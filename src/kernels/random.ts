@@ -5,7 +5,8 @@
  * components = dim and counter = [step, 0, 0] it reproduces the Langevin noise of step `step`.
  */
 import { commonWgsl, randomWgsl } from '../shaders.gen.js';
-import { WORKGROUP_SIZE, bindBuffers, compileModule, computePipeline, createBuffer, dispatchFor } from '../gpu.js';
+import { WORKGROUP_SIZE, createBuffer, dispatchFor } from '../gpu/resources.js';
+import { bindGroup, pipeline } from '../gpu/pipelines.js';
 import { seedWords, type Seed } from '../reference/random.js';
 
 /**
@@ -133,11 +134,10 @@ export async function createRandomFill(device: GPUDevice, options: RandomFillOpt
     throw new RangeError(`wgflow: RandomFill output holds ${options.output.size} bytes, needs ${count * components * 4}`);
   }
 
-  const module = await compileModule(device, `${label}.module`, commonWgsl + randomWgsl + FILL_WGSL);
-  const pipeline = await computePipeline(device, `${label}.pipeline`, module, {
-    WG: WORKGROUP_SIZE,
-    KIND: KIND_CODE[kind],
-    C: components,
+  const pipe = await pipeline(device, {
+    label: 'RandomFill.fill',
+    code: commonWgsl + randomWgsl + FILL_WGSL,
+    constants: { WG: WORKGROUP_SIZE, KIND: KIND_CODE[kind], C: components },
   });
   const ownsOutput = !options.output;
   const output = options.output ?? createBuffer(device, `${label}.output`, bytes, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST);
@@ -147,7 +147,7 @@ export async function createRandomFill(device: GPUDevice, options: RandomFillOpt
   const ctr = options.counter ?? [0, 0, 0];
   params.set([options.offset ?? 0, ctr[0], ctr[1], ctr[2], key[0], key[1]], 1);
   const paramBuf = createBuffer(device, `${label}.params`, params.byteLength, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, params);
-  const bindGroup = bindBuffers(device, `${label}.bindGroup`, pipeline, [paramBuf, output]);
+  const bindings = bindGroup(device, `${label}.bindGroup`, pipe, [paramBuf, output]);
   const [wx, wy] = dispatchFor(count);
   let destroyed = false;
 
@@ -162,8 +162,8 @@ export async function createRandomFill(device: GPUDevice, options: RandomFillOpt
     encode(pass) {
       alive();
       if (count === 0) return;
-      pass.setPipeline(pipeline);
-      pass.setBindGroup(0, bindGroup);
+      pass.setPipeline(pipe);
+      pass.setBindGroup(0, bindings);
       pass.dispatchWorkgroups(wx, wy);
     },
     run() {

@@ -16,7 +16,7 @@ import { pictureScheme, runPictureFlow, type PictureScheme } from '../picture.js
 import { decodeImage } from '../io/image.js';
 import { lineChartSvg, scatterPng, writeCsv } from '../io/plot.js';
 import { slicedWasserstein2 } from '../reference/sliced.js';
-import { getDevice } from '../device.js';
+import { getDevice } from '../gpu/device.js';
 import { registerPreset, type Preset } from '../presets.js';
 import { intFlag, parseArgs } from '../args.js';
 
