@@ -29,6 +29,8 @@ export interface AdapterInfo {
   runtime: 'dawn-node' | 'browser';
   /** The Vulkan ICD manifest forced through VK_ICD_FILENAMES, if wgflow set one. */
   icd?: string;
+  /** Dawn backend when it is not the platform default ('opengles' for llvmpipe). */
+  backend?: string;
 }
 
 const profiles = new WeakMap<GPUDevice, { fallback: boolean }>();
@@ -60,6 +62,13 @@ export interface GetDeviceOptions {
   optionalFeatures?: GPUFeatureName[];
   /** Use SwiftShader even if a GPU exists (Node only). Default false. */
   forceFallback?: boolean;
+  /**
+   * Force one adapter (Node only): 'gpu' (a real GPU through the Vulkan loader), 'llvmpipe'
+   * (Dawn's OpenGL ES backend on Mesa's llvmpipe, compatibility level), 'swiftshader'
+   * (Chromium's SwiftShader Vulkan driver) or 'auto'. Default: the WGFLOW_ADAPTER environment
+   * variable, else 'auto'.
+   */
+  adapter?: 'gpu' | 'llvmpipe' | 'swiftshader' | 'auto';
 }
 
 const isNode = typeof process !== 'undefined' && !!process.versions?.node && typeof (globalThis as { window?: unknown }).window === 'undefined';
@@ -88,18 +97,42 @@ export function isSoftwareAdapter(info: AdapterInfo, adapter?: GPUAdapter): bool
 // unexpected error code"). Keep every instance alive for the life of the process.
 const liveInstances: GPU[] = [];
 
-async function nodeAdapter(opts: GetDeviceOptions): Promise<{ adapter: GPUAdapter; icd?: string }> {
-  let mod: { create: (o: string[]) => GPU; globals: Record<string, unknown> };
+type DawnModule = { create: (o: string[]) => GPU; globals: Record<string, unknown> };
+
+async function loadDawn(): Promise<DawnModule> {
+  let mod: DawnModule;
   try {
-    mod = (await import('webgpu')) as unknown as typeof mod;
+    mod = (await import('webgpu')) as unknown as DawnModule;
   } catch (e) {
-    throw new Error(`wgflow: the 'webgpu' package (Dawn for Node) could not be loaded (${(e as Error).message}). Run \`npm install\`.\n${INSTALL_HINT}`);
+    throw new Error(`wgflow: getDevice: the 'webgpu' package (Dawn for Node) could not be loaded (${(e as Error).message}). Run \`npm install\`.\n${INSTALL_HINT}`);
   }
   // Install the WebGPU globals (GPUBufferUsage, GPUMapMode, ...) once.
   for (const [k, v] of Object.entries(mod.globals)) if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
+  return mod;
+}
+
+/** Dawn's OpenGL ES backend on Mesa's llvmpipe (EGL surfaceless), at WebGPU's compatibility level. */
+async function llvmpipeAdapter(mod: DawnModule, power: GPUPowerPreference): Promise<GPUAdapter | null> {
+  if (!process.env.EGL_PLATFORM) process.env.EGL_PLATFORM = 'surfaceless';
+  const gpu = mod.create(['backend=opengles']);
+  liveInstances.push(gpu);
+  return gpu.requestAdapter({ powerPreference: power, featureLevel: 'compatibility' } as GPURequestAdapterOptions).catch(() => null);
+}
+
+async function nodeAdapter(opts: GetDeviceOptions): Promise<{ adapter: GPUAdapter; icd?: string; backend?: string }> {
+  const mod = await loadDawn();
   const power = opts.powerPreference ?? 'high-performance';
+  const forced = opts.adapter ?? (process.env.WGFLOW_ADAPTER as GetDeviceOptions['adapter'] | undefined);
+  if (forced !== undefined && forced !== 'auto' && !['gpu', 'llvmpipe', 'swiftshader'].includes(forced)) {
+    throw new Error(`wgflow: getDevice: unknown adapter '${forced}' (WGFLOW_ADAPTER or options.adapter: use 'gpu', 'llvmpipe', 'swiftshader' or 'auto')`);
+  }
+  if (forced === 'llvmpipe') {
+    const a = await llvmpipeAdapter(mod, power);
+    if (!a) throw new Error('wgflow: getDevice: the llvmpipe adapter (Dawn OpenGL ES on Mesa, EGL_PLATFORM=surfaceless) is not available: install libegl1 and libgl1-mesa-dri (Debian: apt-get install -y libegl1 libgl1-mesa-dri)');
+    return { adapter: a, backend: 'opengles' };
+  }
   const userIcd = process.env.VK_ICD_FILENAMES;
-  if (!opts.forceFallback) {
+  if (!opts.forceFallback && forced !== 'swiftshader') {
     const gpu = mod.create([]);
     liveInstances.push(gpu);
     const adapter = await gpu.requestAdapter({ powerPreference: power }).catch(() => null);
@@ -109,19 +142,31 @@ async function nodeAdapter(opts: GetDeviceOptions): Promise<{ adapter: GPUAdapte
       // only a fallback: prefer SwiftShader, which wgflow is tested on, if it exists.
       if (!isSoftwareAdapter(info, adapter) || userIcd) return { adapter };
     }
+    if (forced === 'gpu') throw new Error(`wgflow: getDevice: WGFLOW_ADAPTER=gpu but no GPU adapter was found through the Vulkan loader.\n${INSTALL_HINT}`);
   }
-  if (userIcd && !opts.forceFallback) throw new Error(`wgflow: VK_ICD_FILENAMES=${userIcd} is set but gives no WebGPU adapter.\n${INSTALL_HINT}`);
+  if (userIcd && !opts.forceFallback && forced !== 'swiftshader') throw new Error(`wgflow: getDevice: VK_ICD_FILENAMES=${userIcd} is set but gives no WebGPU adapter.\n${INSTALL_HINT}`);
   const { existsSync } = await import('node:fs');
   const icd = SWIFTSHADER_ICD_PATHS.find((p) => existsSync(p));
-  if (!icd) throw new Error(`wgflow: no GPU adapter and no SwiftShader driver (looked in ${SWIFTSHADER_ICD_PATHS.join(', ')}).\n${INSTALL_HINT}`);
+  if (!icd) throw new Error(`wgflow: getDevice: no GPU adapter and no SwiftShader driver (looked in ${SWIFTSHADER_ICD_PATHS.join(', ')}).\n${INSTALL_HINT}`);
   process.env.VK_ICD_FILENAMES = icd;
   const gpu = mod.create([]);
   liveInstances.push(gpu);
   const adapter = await gpu.requestAdapter({ powerPreference: power }).catch(() => null);
   if (!adapter) {
-    throw new Error(`wgflow: SwiftShader driver ${icd} exists but gives no adapter (is libvulkan1 installed?).\n${INSTALL_HINT}`);
+    throw new Error(`wgflow: getDevice: SwiftShader driver ${icd} exists but gives no adapter (is libvulkan1 installed?).\n${INSTALL_HINT}`);
   }
   return { adapter, icd };
+}
+
+/** Every numeric limit the adapter offers (its defaults can be far lower, e.g. in compatibility mode). */
+function adapterLimits(adapter: GPUAdapter): Record<string, number> {
+  const out: Record<string, number> = {};
+  const L = adapter.limits as unknown as Record<string, unknown>;
+  for (const k in L) {
+    const v = L[k];
+    if (typeof v === 'number') out[k] = v;
+  }
+  return out;
 }
 
 /**
@@ -142,7 +187,7 @@ export async function getDevice(options: GetDeviceOptions = {}): Promise<DeviceR
   if (isNode) {
     const r = await nodeAdapter(options);
     adapter = r.adapter;
-    info = infoOf(adapter, 'dawn-node', r.icd);
+    info = { ...infoOf(adapter, 'dawn-node', r.icd), ...(r.backend ? { backend: r.backend } : {}) };
   } else {
     const gpu = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
     if (!gpu) throw new Error(`wgflow: navigator.gpu is missing (no WebGPU in this browser or not a secure context).\n${INSTALL_HINT}`);
@@ -157,18 +202,11 @@ export async function getDevice(options: GetDeviceOptions = {}): Promise<DeviceR
   const device = await adapter.requestDevice({
     label: 'wgflow.device',
     requiredFeatures,
-    requiredLimits: {
-      maxStorageBufferBindingSize: L.maxStorageBufferBindingSize,
-      maxBufferSize: L.maxBufferSize,
-      maxComputeWorkgroupStorageSize: L.maxComputeWorkgroupStorageSize,
-      maxComputeInvocationsPerWorkgroup: L.maxComputeInvocationsPerWorkgroup,
-      maxComputeWorkgroupSizeX: L.maxComputeWorkgroupSizeX,
-      maxStorageBuffersPerShaderStage: L.maxStorageBuffersPerShaderStage,
-    },
+    requiredLimits: adapterLimits(adapter),
   });
   const fallback = isSoftwareAdapter(info, adapter);
   profiles.set(device, { fallback });
   const name = [info.description, info.vendor, info.architecture, info.device].filter(Boolean).join(' / ') || 'unnamed adapter';
-  const summary = `${name} (${info.runtime}${info.icd ? `, ICD ${info.icd}` : ''}; ${fallback ? 'CPU fallback: timings say little about GPUs' : 'GPU'})`;
+  const summary = `${name} (${info.runtime}${info.icd ? `, ICD ${info.icd}` : ''}${info.backend ? `, Dawn ${info.backend} backend, compatibility level` : ''}; ${fallback ? 'CPU fallback: timings say little about GPUs' : 'GPU'})`;
   return { device, adapter, adapterInfo: info, fallback, summary };
 }
