@@ -67,10 +67,13 @@ export function mergeJson(path: string, part: Record<string, unknown>): void {
   writeJson(path, { ...old, ...part });
 }
 
-/** Runs a driver's async main: exit 0 when it resolves, print the error and exit 1 when it throws. */
+/**
+ * Runs a driver's async main: exit 0 when it resolves; when it throws, print the error (only
+ * the message for a command-line error, `wgflow: ...`) and exit 1.
+ */
 export function runMain(main: () => Promise<void>): void {
   main().then(() => process.exit(0), (e) => {
-    console.error(e);
+    console.error(e instanceof Error && e.message.startsWith('wgflow: ') ? e.message : e);
     process.exit(1);
   });
 }

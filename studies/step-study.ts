@@ -16,7 +16,8 @@
  *
  * The results in studies/results/step-study.json were measured with an earlier twin that
  * had its own copy of the estimator on an exact uniform-grid 1-NN search (same neighbours,
- * same formula; it was about 10× faster at N = 1000, since the oracle's search is brute force).
+ * same formula). That twin was about 8× faster at N = 1000 (2.9 against 24 ms a step on a
+ * loaded 2-core machine) because the oracle searches neighbours by brute force, O(N²).
  *
  *   npx tsc -p tsconfig.json && node dist/studies/step-study.js <stage> [--n 1000] [--methods gradient,steering]
  *
@@ -33,7 +34,7 @@ import { pathToFileURL } from 'node:url';
 import { createFlow, entropy, gaussian, getDevice, quadratic, twoQuadrants } from '../src/index.js';
 import { entropyReference } from '../src/reference/entropy.js';
 import { referenceEnergy, referenceFlow } from '../src/reference/flows.js';
-import { benchFlags, intFlag, median, numberListFlag, numFlag, textFlag, type Flags } from '../bench/util.js';
+import { benchFlags, intFlag, median, numberListFlag, numFlag, runMain, textFlag, type Flags } from '../bench/util.js';
 
 export { median };
 
@@ -614,6 +615,4 @@ async function main(): Promise<void> {
   throw new Error(`wgflow: studies/step-study: unknown stage '${stage}' (stages: check, fixed, local, auto, gpu, report)`);
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  main().then(() => process.exit(0), (e) => { console.error(e); process.exit(1); });
-}
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) runMain(main);

@@ -8,6 +8,9 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../app/cli.js';
 import { parseFlags } from '../app/args.js';
+import { PRESETS } from '../app/presets.js';
+import { picturePreset } from '../app/emblem.js';
+import { entropyReference } from '../src/reference/entropy.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'wgflow-cli-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -93,4 +96,20 @@ describe('wgflow runs with flags before the command (GPU)', () => {
     const summary = JSON.parse(readFileSync(join(out, 'picture-summary.json'), 'utf8')) as Record<string, number>;
     expect([summary.n, summary.m, summary.steps]).toEqual([64, 256, 20]);
   }, 120_000);
+});
+
+describe('presets (app/presets.ts)', () => {
+  it('lists every preset explicitly, in the order wgflow list shows them', () => {
+    expect(Object.keys(PRESETS)).toEqual(['quadratic', 'fokker-planck', 'picture']);
+    expect(PRESETS.picture).toBe(picturePreset);
+    expect(Object.isFrozen(PRESETS)).toBe(true);
+  });
+
+  it('fokker-planck reports energyK4 = mean |x|² + the k = 4 Kozachenko–Leonenko entropy of the oracle', () => {
+    const fp = PRESETS['fokker-planck']!;
+    const x = fp.positions(300);
+    let u = 0;
+    for (const v of x) u += v * v;
+    expect(fp.finalCheck!(x).energyK4).toBe(u / 300 + entropyReference(x, 300, 2, { k: 4 }).value);
+  });
 });
