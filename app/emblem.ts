@@ -15,7 +15,7 @@ import { getDevice, klReference, pictureScheme, runPictureFlow, samplesFromPixel
 import { decodeImage } from '../src/node.js';
 import { lineChartSvg, scatterPng, writeCsv } from './plot.js';
 import type { Preset } from './presets.js';
-import { intFlag, parseFlags, textFlag, type FlagSpecs, type Flags } from './args.js';
+import { flagUsage, intFlag, parseFlags, textFlag, type FlagSpecs, type Flags } from './args.js';
 import { createProgress } from './progress.js';
 
 /**
@@ -57,10 +57,10 @@ function presetParts() {
 
 /**
  * The `picture` preset, for `wgflow list` and `wgflow compare picture` (listed in PRESETS of
- * app/presets.ts). Its
- * damping function also advances the annealing (the flow tabulates γ on the host before each
- * submission, so the progress moves every submission, 64 steps); `wgflow picture` uses
- * {@link runPictureFlow}, which moves it every 10 steps and adds the KL monitor and snapshots.
+ * app/presets.ts). Its damping function also advances the annealing (the flow tabulates γ on
+ * the host before each submission, so the progress moves every submission, 64 steps);
+ * `wgflow picture` uses runPictureFlow, which moves it every 10 steps and adds the KL monitor
+ * and snapshots.
  */
 export const picturePreset: Preset = {
   name: 'picture',
@@ -112,6 +112,10 @@ export const PICTURE_FLAGS: FlagSpecs = {
 export async function pictureCommand(argv: readonly string[]): Promise<void> {
   const { positionals, flags } = parseFlags(argv, PICTURE_FLAGS, 'picture');
   if (positionals.length) throw new Error(`wgflow: picture: unexpected argument '${positionals[0]}'`);
+  if (flags.help) {
+    console.log(`usage: wgflow picture ${flagUsage(PICTURE_FLAGS)}`);
+    return;
+  }
   return runPictureCommand(flags);
 }
 

@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../app/cli.js';
 import { parseFlags } from '../app/args.js';
 import { PRESETS } from '../app/presets.js';
-import { picturePreset } from '../app/emblem.js';
+import { pictureCommand, picturePreset } from '../app/emblem.js';
 import { entropyReference } from '../src/reference/entropy.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'wgflow-cli-'));
@@ -49,7 +49,9 @@ describe('wgflow command line errors', () => {
       await main(['--help', 'quadratic']);
       await main(['-h']);
       await main(['list']);
-      expect(log).toHaveBeenCalledTimes(3);
+      await pictureCommand(['--help']);
+      expect(log).toHaveBeenCalledTimes(4);
+      expect(String(log.mock.calls[3]![0])).toBe('usage: wgflow picture [--n N] [--m M] [--steps S] [--anneal A] [--image PATH] [--out DIR] [--help]');
       const text = String(log.mock.calls[0]![0]);
       expect(text).toContain('usage: wgflow [preset] [--n N] [--steps S] [--every K] [--out DIR]');
       expect(text).toContain('wgflow picture [--n N] [--m M] [--steps S] [--anneal A] [--image PATH] [--out DIR]');
