@@ -15,7 +15,6 @@
  *
  *   npx tsc -p tsconfig.json && node dist/bench/fokker-planck.js [--sizes 10000,100000,1000000] [--runs 3] [--no-cpu] [--no-gpu]
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { getDevice } from '../src/gpu/device.js';
 import { createFlow } from '../src/flow.js';
 import { quadratic } from '../src/energies/potential.js';
@@ -25,16 +24,11 @@ import { createKnn } from '../src/neighbors.js';
 import { KdTree } from '../src/reference/knn.js';
 import { entropyConstant } from '../src/reference/entropy.js';
 import { gaussian } from '../src/init.js';
+import { benchFlags, intFlag, median, numberListFlag, runMain, timeSyncMs, writeJson } from './util.js';
 
-const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
 const DIM = 2;
 const H = 1e-5;
 const GAMMA = 0.5;
-
-function arg(name: string): string | undefined {
-  const i = process.argv.indexOf(name);
-  return i > 0 ? process.argv[i + 1] : undefined;
-}
 
 /** ms per step of `steps` steps recorded by `encode` into one pass, by a queue drain. */
 async function drain(device: GPUDevice, encode: (pass: GPUComputePassEncoder) => void): Promise<number> {
@@ -90,10 +84,11 @@ export function cpuSteeringStep(x: Float64Array, v: Float64Array, g: Float64Arra
 }
 
 async function main(): Promise<void> {
-  const sizes = (arg('--sizes') ?? '10000,100000,1000000').split(',').map(Number);
-  const runs = Number(arg('--runs') ?? 3);
-  const withCpu = !process.argv.includes('--no-cpu');
-  const withGpu = !process.argv.includes('--no-gpu');
+  const flags = benchFlags({ sizes: { type: 'string' }, runs: { type: 'string' }, 'no-cpu': { type: 'boolean' }, 'no-gpu': { type: 'boolean' } }, 'bench/fokker-planck');
+  const sizes = numberListFlag(flags, 'sizes') ?? [10000, 100000, 1000000];
+  const runs = intFlag(flags, 'runs') ?? 3;
+  const withCpu = !flags['no-cpu'];
+  const withGpu = !flags['no-gpu'];
   const { device, summary } = await getDevice();
   console.log(`adapter: ${summary}`);
   console.log(`steering step of quadratic() + entropy() (k = 1), d = ${DIM}, h = ${H}, γ = ${GAMMA}; GPU time by queue drain, median of ${runs}`);
@@ -139,9 +134,7 @@ async function main(): Promise<void> {
       const cpuRuns = n >= 1e6 ? Math.min(runs, 3) : runs;
       const cpu: number[] = [];
       for (let r = 0; r < cpuRuns; r++) {
-        const t0 = performance.now();
-        cpuSteeringStep(x, v, g, H, GAMMA, eps2);
-        cpu.push(performance.now() - t0);
+        cpu.push(timeSyncMs(() => cpuSteeringStep(x, v, g, H, GAMMA, eps2)));
       }
       row.cpu_step_ms = +median(cpu).toFixed(1);
       row.cpu_ns_per_particle_step = +((median(cpu) * 1e6) / n).toFixed(1);
@@ -164,16 +157,15 @@ async function main(): Promise<void> {
   };
   console.table(rows);
   console.log(ratios, '(O(N): time(10^6)/time(10^5) ≤ 12)');
-  mkdirSync('bench/results', { recursive: true });
-  writeFileSync('bench/results/fokker-planck.json', JSON.stringify({
+  writeJson('bench/results/fokker-planck.json', {
     adapter: summary,
     what: 'one steering step of quadratic() + entropy() (k = 1), d = 2, particles from N(0, ½ I), h = 1e-5, γ = 0.5; and the k-NN search alone (createKnn.encode)',
     timing: `queue drain around steps recorded into one pass (flow.encodeSteps), after a warm-up; median of ${runs} (at most 3 at 10^6)`,
     cpu: 'single-threaded TypeScript, float64, k-d tree build + self query per step (src/reference/knn.ts), same update as integrate.wgsl',
     rows,
     ratios,
-  }, null, 2) + '\n');
+  });
   device.destroy();
 }
 
-main().then(() => process.exit(0), (e) => { console.error(e); process.exit(1); });
+runMain(main);

@@ -11,18 +11,11 @@
  *
  *   npx tsc -p tsconfig.json && node dist/bench/neighbors.js [--sizes 10000,100000] [--k 1] [--runs 5] [--no-cpu]
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { getDevice } from '../src/gpu/device.js';
 import { createBuffer, readBuffer } from '../src/gpu/resources.js';
 import { createKnn, type KnnKernel } from '../src/neighbors.js';
 import { kdTreeKnn } from '../src/reference/knn.js';
-
-const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
-
-function arg(name: string): string | undefined {
-  const i = process.argv.indexOf(name);
-  return i > 0 ? process.argv[i + 1] : undefined;
-}
+import { benchFlags, intFlag, median, numberListFlag, runMain, timeSyncMs, writeJson } from './util.js';
 
 /** Deterministic points: uniform in [0, 1]^2 or standard Gaussian (Box–Muller). */
 function data(kind: 'uniform' | 'gaussian', n: number, seed: number): Float32Array {
@@ -67,10 +60,11 @@ async function timeGpu(device: GPUDevice, run: (p: GPUComputePassEncoder) => voi
 }
 
 async function main(): Promise<void> {
-  const sizes = (arg('--sizes') ?? '10000,100000,1000000').split(',').map(Number);
-  const k = Number(arg('--k') ?? 1);
-  const runs = Number(arg('--runs') ?? 5);
-  const withCpu = !process.argv.includes('--no-cpu');
+  const flags = benchFlags({ sizes: { type: 'string' }, k: { type: 'string' }, runs: { type: 'string' }, 'no-cpu': { type: 'boolean' } }, 'bench/neighbors');
+  const sizes = numberListFlag(flags, 'sizes') ?? [10000, 100000, 1000000];
+  const k = intFlag(flags, 'k') ?? 1;
+  const runs = intFlag(flags, 'runs') ?? 5;
+  const withCpu = !flags['no-cpu'];
   const { device, summary } = await getDevice();
   const timestamps = device.features.has('timestamp-query');
   console.log(`adapter: ${summary}`);
@@ -109,9 +103,7 @@ async function main(): Promise<void> {
         kdTreeKnn(pts, 2, k); // warm-up (JIT)
         const cpu: number[] = [];
         for (let r = 0; r < cpuRuns; r++) {
-          const t0 = performance.now();
-          kdTreeKnn(pts, 2, k);
-          cpu.push(performance.now() - t0);
+          cpu.push(timeSyncMs(() => kdTreeKnn(pts, 2, k)));
         }
         row.cpu_kdtree_ms = +median(cpu).toFixed(1);
         row.cpu_ns_per_particle = +((median(cpu) * 1e6) / n).toFixed(1);
@@ -129,8 +121,7 @@ async function main(): Promise<void> {
   }
   console.table(rows);
   console.log(ratios);
-  mkdirSync('bench/results', { recursive: true });
-  writeFileSync('bench/results/neighbors.json', JSON.stringify({
+  writeJson('bench/results/neighbors.json', {
     adapter: summary,
     what: 'exact k-NN, grid rebuild + search (KnnKernel.encode), d = 2',
     k,
@@ -138,8 +129,8 @@ async function main(): Promise<void> {
     cpu: 'single-threaded TypeScript k-d tree, float64, build + queries (src/reference/knn.ts)',
     rows,
     ratios,
-  }, null, 2) + '\n');
+  });
   device.destroy();
 }
 
-main().then(() => process.exit(0), (e) => { console.error(e); process.exit(1); });
+runMain(main);

@@ -7,13 +7,11 @@
  *
  *   npm run bench            (or: node dist/bench/steering.js [--sizes 10000,100000])
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { getDevice } from '../src/gpu/device.js';
 import { createFlow } from '../src/flow.js';
 import { quadratic } from '../src/energies/potential.js';
 import { gaussian } from '../src/init.js';
-
-const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
+import { benchFlags, median, numberListFlag, runMain, timeMs, timeSyncMs, writeJson } from './util.js';
 
 /** The steering step with U = |x|² on the CPU, same update as integrate.wgsl. */
 function cpuSteeringStep(x: Float32Array, v: Float32Array, g: Float32Array, h: number, gamma: number): void {
@@ -34,8 +32,8 @@ function cpuSteeringStep(x: Float32Array, v: Float32Array, g: Float32Array, h: n
 }
 
 async function main(): Promise<void> {
-  const arg = process.argv.indexOf('--sizes');
-  const sizes = arg > 0 ? process.argv[arg + 1]!.split(',').map(Number) : [1e4, 1e5, 1e6];
+  const flags = benchFlags({ sizes: { type: 'string' } }, 'bench/steering');
+  const sizes = numberListFlag(flags, 'sizes') ?? [1e4, 1e5, 1e6];
   const { device, summary } = await getDevice();
   console.log(`adapter: ${summary}`);
   const dim = 3, h = 0.01, gamma = 0.5;
@@ -46,29 +44,22 @@ async function main(): Promise<void> {
     const steps = n >= 1e6 ? 10 : n >= 1e5 ? 40 : 200;
     await flow.step(steps); // warm-up
     const gpu: number[] = [];
-    for (let r = 0; r < 5; r++) {
-      const t0 = performance.now();
-      await flow.step(steps);
-      gpu.push((performance.now() - t0) * 1e6 / (n * steps));
-    }
+    for (let r = 0; r < 5; r++) gpu.push((await timeMs(() => flow.step(steps))) * 1e6 / (n * steps));
     flow.destroy();
     const x = Float32Array.from(x0), v = new Float32Array(n * dim), g = new Float32Array(n * dim);
     const cpuSteps = Math.max(3, Math.round(2e7 / (n * dim)));
     cpuSteeringStep(x, v, g, h, gamma);
     const cpu: number[] = [];
     for (let r = 0; r < 5; r++) {
-      const t0 = performance.now();
-      for (let k = 0; k < cpuSteps; k++) cpuSteeringStep(x, v, g, h, gamma);
-      cpu.push((performance.now() - t0) * 1e6 / (n * cpuSteps));
+      cpu.push(timeSyncMs(() => { for (let k = 0; k < cpuSteps; k++) cpuSteeringStep(x, v, g, h, gamma); }) * 1e6 / (n * cpuSteps));
     }
     const row = { N: n, gpu_ns_per_particle_step: +median(gpu).toFixed(2), cpu_ns_per_particle_step: +median(cpu).toFixed(2), cpu_over_gpu: +(median(cpu) / median(gpu)).toFixed(3) };
     rows.push(row);
     console.log(row);
   }
   console.table(rows);
-  mkdirSync('bench/results', { recursive: true });
-  writeFileSync('bench/results/steering.json', JSON.stringify({ adapter: summary, method: 'steering', energy: 'quadratic', dim, timing: 'queue drain, median of 5', rows }, null, 2));
+  writeJson('bench/results/steering.json', { adapter: summary, method: 'steering', energy: 'quadratic', dim, timing: 'queue drain, median of 5', rows });
   device.destroy();
 }
 
-main().then(() => process.exit(0), (e) => { console.error(e); process.exit(1); });
+runMain(main);

@@ -1,7 +1,7 @@
 /**
  * wgflow: Wasserstein-2 gradient flows of particle systems on the GPU (WebGPU / WGSL).
- * Public API: re-exports only. Node-only helpers (image files, PNG/SVG/CSV output) live in
- * `wgflow/dist/src/io/*` and are not re-exported here, so this entry runs in browsers.
+ * Public API: re-exports only. Node-only helpers (image files, PNG/SVG/CSV output, the
+ * picture preset) are in `wgflow/node` (src/node.ts), not here, so this entry runs in browsers.
  */
 export { getDevice, isSoftwareAdapter, INSTALL_HINT, type AdapterInfo, type DeviceResult, type GetDeviceOptions } from './gpu/device.js';
 export { createFlow, type Flow, type FlowOptions, type FlowStats, type FlowCheckpoint, type Method, type Damping, type InverseDamping, type StepOptions, type FireOptions } from './flow.js';
@@ -10,7 +10,6 @@ export { interaction, type InteractionOptions, type InteractionKernel } from './
 export type { EnergyTerm, PotentialTerm, KernelTerm, TermContext, TermKernel, TermOptions, TermReference } from './energies/types.js';
 export { uniformBox, gaussian, twoQuadrants, generatePositions, type InitSpec } from './init.js';
 export { samplesFromPixels, samplesFromImageBitmap, samplesFromImageElement, samplesFromFile, validateSamples, type Box, type SampleOptions, type BrowserSampleOptions, type Weighting } from './targets.js';
-export { PRESETS, runPreset, registerPreset, type Preset, type PresetRun, type RunHistory, type RunPresetOptions } from './presets.js';
 export { createRandomFill, type RandomFill } from './kernels/random.js';
 export { seedWords, type Seed } from './reference/random.js';
 export { referenceFlow, referenceEnergy, type ReferenceFlowOptions } from './reference/flows.js';
@@ -19,4 +18,4 @@ export { entropy, ENTROPY_EPSILON, type EntropyOptions } from './energies/entrop
 export * from './neighbors.js';
 export { klToSamples, klReference, KL_EPSILON, type KlToSamplesOptions, type KlReferenceOptions, type KlReferenceResult } from './energies/kl.js';
 export { targetDensity, annealedTarget, medianSpacing, buildTargetLattice, type TargetDensityOptions, type AnnealedTargetOptions, type AnnealedTarget, type TargetLattice } from './energies/target.js';
-export { pictureScheme, runPictureFlow, ringSquare, type PictureScheme, type PictureSchemeOptions, type PictureFlowOptions, type PictureRun, type PictureRecord } from './picture.js';
+export { pictureScheme, runPictureFlow, type PictureScheme, type PictureSchemeOptions, type PictureFlowOptions, type PictureRun, type PictureRecord } from './picture.js';

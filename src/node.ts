@@ -9,5 +9,6 @@
  */
 export * from './index.js';
 export { decodeImage, loadImage, samplesFromImageFile, sniffImageFormat, encodePng, writePng, type RgbaImage, type ImageFormat } from './io/image.js';
-export { lineChartSvg, scatterPng, writeCsv } from './io/plot.js';
-export { picturePreset, pictureCommand, pictureSamples, emblemPath, PICTURE_N, PICTURE_M, PICTURE_STEPS, PICTURE_SNAPSHOTS } from './presets/picture.js';
+// The applications' output helpers and the picture preset (app/, which imports only the public API).
+export { lineChartSvg, scatterPng, writeCsv } from '../app/plot.js';
+export { picturePreset, pictureCommand, pictureSamples, emblemPath, PICTURE_N, PICTURE_M, PICTURE_STEPS, PICTURE_SNAPSHOTS } from '../app/emblem.js';

@@ -9,14 +9,13 @@
  * spacing of N particles on the picture) and h = min(0.15 s_N, σ/2). The KL-to-samples
  * estimate is reported through a monitor term (klToSamples) and never drives the flow.
  *
- * The `picture` preset and command (Node, reads the picture file) are in presets/picture.ts.
+ * The `picture` preset and command (Node, reads the picture file) are in app/emblem.ts.
  */
 import { createFlow, type Flow, type FlowStats } from './flow.js';
 import { annealedTarget, medianSpacing, type AnnealedTarget } from './energies/target.js';
 import { entropy } from './energies/entropy.js';
 import { klToSamples } from './energies/kl.js';
 import type { EnergyTerm, KernelTerm } from './energies/types.js';
-import { mulberry32 } from './targets.js';
 import { slicedWasserstein2 } from './reference/sliced.js';
 
 /** Options of {@link pictureScheme}. */
@@ -208,28 +207,4 @@ export async function runPictureFlow(device: GPUDevice, options: PictureFlowOpti
   } finally {
     flow.destroy();
   }
-}
-
-/**
- * The ring + square target of the study in docs/picture.md (two parts with a gap, equal mass): half the samples uniform in the annulus
- * 0.6 ≤ |y| ≤ 0.7, half uniform in the square [−0.3, 0.3]².
- *
- * @example
- * const y = ringSquare(5000, 11); // 10000 floats
- */
-export function ringSquare(m: number, seed: number): Float32Array {
-  const r = mulberry32(seed);
-  const out = new Float32Array(2 * m);
-  for (let i = 0; i < m; i++) {
-    if (r() < 0.5) {
-      const a = 2 * Math.PI * r();
-      const rad = Math.sqrt(0.36 + (0.49 - 0.36) * r());
-      out[2 * i] = rad * Math.cos(a);
-      out[2 * i + 1] = rad * Math.sin(a);
-    } else {
-      out[2 * i] = -0.3 + 0.6 * r();
-      out[2 * i + 1] = -0.3 + 0.6 * r();
-    }
-  }
-  return out;
 }

@@ -1,4 +1,4 @@
-// Convergence comparison (src/compare.ts): the criteria on synthetic histories (pure, no GPU),
+// Convergence comparison (app/compare.ts): the criteria on synthetic histories (pure, no GPU),
 // the runs a comparison makes, and the quadratic preset on the GPU, where the gradient flow's
 // step count is known exactly: with U = |x|², each step multiplies every particle by (1 − 2h)
 // and so the energy by (1 − 2h)².
@@ -7,10 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { testDevice } from './helpers.js';
-import { PRESETS, type Preset } from '../src/presets.js';
+import { PRESETS, type Preset } from '../app/presets.js';
 import {
   compareChartSvg, compareMethods, compareRuns, compareTable, defaultCriterion, evaluateCriterion, presetStep, writeCompareOutputs,
-} from '../src/compare.js';
+} from '../app/compare.js';
 
 const range = (m: number, k: number) => Array.from({ length: m }, (_, j) => j * k);
 

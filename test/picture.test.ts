@@ -8,12 +8,14 @@ import { annealedTarget, buildTargetLattice, targetDensity, TARGET_MAX_NODES, TA
 import { targetWgsl } from '../src/shaders.gen.js';
 import { slicedWasserstein2 } from '../src/reference/sliced.js';
 import { uniformBox } from '../src/init.js';
-import { pictureScheme, runPictureFlow, picturePreset, pictureSamples, pictureCommand, emblemPath, ringSquare } from '../src/presets/picture.js';
+import { pictureScheme, runPictureFlow } from '../src/picture.js';
+import { picturePreset, pictureSamples, pictureCommand, emblemPath } from '../app/emblem.js';
+import { ringSquare } from '../studies/ring-square.js';
 import { decodeImage } from '../src/io/image.js';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PRESETS } from '../src/presets.js';
+import { PRESETS } from '../app/presets.js';
 
 function cloud(n: number, dim: number, seed: number, scale = 1, shift = 0): Float32Array {
   const r = rng(seed);

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeImage } from '../src/io/image.js';
-import { csvString, lineChartSvg, logTicks, niceTicks, parseColor, scatterPng, writeCsv } from '../src/io/plot.js';
+import { csvString, lineChartSvg, logTicks, niceTicks, parseColor, scatterPng, writeCsv } from '../app/plot.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'wgflow-plot-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

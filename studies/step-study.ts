@@ -2,130 +2,45 @@
  * Step-control study (issue 3, item 5): how large a time step the gradient, accelerated and
  * steering flows of the Fokker–Planck energy F = ∫|x|²ρ + ∫ρ log ρ (d = 2, two-quadrant start)
  * can take, and how `h: 'auto'` compares with the best fixed step. Write-up:
- * docs/step-control.md; results: bench/results/step-study.json.
+ * studies/step-control.md; results: studies/results/step-study.json.
  *
  * Most runs need 10^4–10^5 steps, far too many for SwiftShader (~30 ms per entropy step at
- * N = 1000), so the study runs a float64 CPU twin of the GPU step: the same energy (Kozachenko–
- * Leonenko, k = 1, ε = 1e-9, reverse neighbours included: src/reference/entropy.ts), the same
- * update order as shaders/integrate.wgsl and the same automatic-step rule as its `auto_step`
- * kernel (l_i = nearest-neighbour distance, R6 = max |g_i|/l_i, R7 = max |v_i|/l_i), with an
- * exact 1-NN search on a uniform grid (checked against the k-d tree of src/reference/knn.ts).
- * The `gpu` stage checks the twin against createFlow on the current adapter (float32).
+ * N = 1000), so the study runs a float64 CPU twin of the GPU step: the entropy's value,
+ * exact gradient and nearest-neighbour distances come from the float64 oracle
+ * (entropyReference of src/reference/entropy.ts: Kozachenko–Leonenko, k = 1, ε = 1e-9,
+ * reverse neighbours included), the potential is U = |x|² (g = 2x), and the update order and
+ * the automatic-step rule are those of shaders/integrate.wgsl and its `auto_step` kernel
+ * (l_i = nearest-neighbour distance, R6 = max |g_i|/l_i, R7 = max |v_i|/l_i). The `check`
+ * stage checks the twin against the oracle flow (referenceFlow), the `gpu` stage against
+ * createFlow on the current adapter (float32).
  *
- *   npx tsc -p tsconfig.json && node dist/bench/step-study.js <stage> [--n 1000] [--methods gradient,steering]
+ * The results in studies/results/step-study.json were measured with an earlier twin that
+ * had its own copy of the estimator on an exact uniform-grid 1-NN search (same neighbours,
+ * same formula). That twin was about 8× faster at N = 1000 (2.9 against 24 ms a step on a
+ * loaded 2-core machine) because the oracle searches neighbours by brute force, O(N²).
  *
- * Stages (each merges its part into bench/results/step-study.json):
- *   check     the grid 1-NN against the k-d tree, the twin's gradient against src/reference
+ *   npx tsc -p tsconfig.json && node dist/studies/step-study.js <stage> [--n 1000] [--methods gradient,steering]
+ *
+ * Stages (each merges its part into studies/results/step-study.json, except check and report):
+ *   check     the twin against the float64 oracle flow (referenceFlow) over a few fixed steps
  *   fixed     largest stable fixed h per flow from the two-quadrant start (full horizon)
  *   local     largest stable fixed h from a relaxed state (cheap protocol for large N)
  *   auto      h: 'auto' (fractions 0.1, 0.25, 0.5, 1) against the best fixed h: steps and time to plateau
  *   gpu       createFlow on the current adapter against the twin (short runs)
+ *   report    Markdown tables from the JSON (no runs)
  */
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { kdTreeKnn } from '../src/reference/knn.js';
-import { entropyConstant, entropyReference } from '../src/reference/entropy.js';
-import { twoQuadrants, gaussian } from '../src/init.js';
+import { createFlow, entropy, gaussian, getDevice, quadratic, twoQuadrants } from '../src/index.js';
+import { entropyReference } from '../src/reference/entropy.js';
+import { referenceEnergy, referenceFlow } from '../src/reference/flows.js';
+import { benchFlags, intFlag, median, numberListFlag, numFlag, runMain, textFlag, type Flags } from '../bench/util.js';
+
+export { median };
 
 export type StudyMethod = 'gradient' | 'accelerated' | 'steering';
 
 const DIM = 2;
-const EPS2 = Math.fround(1e-9 * 1e-9);
-
-/**
- * Exact 1-NN of every point among the others (float64), on a uniform grid with about two
- * points per cell, searched ring by ring until no unvisited cell can hold a closer point.
- * Ties go to the lower index. Writes nb[i] and r2[i] (squared distance).
- */
-export class GridNN {
-  private cellOf: Int32Array;
-  private start: Int32Array = new Int32Array(1);
-  private order: Int32Array;
-  constructor(readonly n: number) {
-    this.cellOf = new Int32Array(n);
-    this.order = new Int32Array(n);
-  }
-
-  run(x: Float64Array, nb: Int32Array, r2: Float64Array): void {
-    const n = this.n;
-    // Box: the bounding box, cut to mean ± 6σ per axis so that a few far outliers do not
-    // empty the grid; points outside are clamped into the edge cells, which keeps the ring
-    // lower bound valid (a clamped point lies farther out than its cell).
-    let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
-    let sa = 0, sb = 0, qa = 0, qb = 0;
-    for (let i = 0; i < n; i++) {
-      const a = x[2 * i]!, b = x[2 * i + 1]!;
-      if (a < x0) x0 = a;
-      if (a > x1) x1 = a;
-      if (b < y0) y0 = b;
-      if (b > y1) y1 = b;
-      sa += a; sb += b; qa += a * a; qb += b * b;
-    }
-    const ma = sa / n, mb = sb / n;
-    const da = 6 * Math.sqrt(Math.max(0, qa / n - ma * ma)), db = 6 * Math.sqrt(Math.max(0, qb / n - mb * mb));
-    x0 = Math.max(x0, ma - da); x1 = Math.min(x1, ma + da);
-    y0 = Math.max(y0, mb - db); y1 = Math.min(y1, mb + db);
-    const w = Math.max(x1 - x0, 1e-12), hgt = Math.max(y1 - y0, 1e-12);
-    // About 2 points per cell over the bounding box, at most 4N cells.
-    let cs = Math.sqrt((2 * w * hgt) / n);
-    let gx = Math.max(1, Math.ceil(w / cs)), gy = Math.max(1, Math.ceil(hgt / cs));
-    while (gx * gy > 4 * n + 16) {
-      cs *= 1.5;
-      gx = Math.max(1, Math.ceil(w / cs));
-      gy = Math.max(1, Math.ceil(hgt / cs));
-    }
-    const nc = gx * gy;
-    if (this.start.length < nc + 1) this.start = new Int32Array(nc + 1);
-    const start = this.start;
-    start.fill(0, 0, nc + 1);
-    const cellOf = this.cellOf, order = this.order;
-    const inv = 1 / cs;
-    for (let i = 0; i < n; i++) {
-      const cx = Math.max(0, Math.min(gx - 1, Math.floor((x[2 * i]! - x0) * inv)));
-      const cy = Math.max(0, Math.min(gy - 1, Math.floor((x[2 * i + 1]! - y0) * inv)));
-      const c = cy * gx + cx;
-      cellOf[i] = c;
-      start[c + 1]!++;
-    }
-    for (let c = 0; c < nc; c++) start[c + 1]! += start[c]!;
-    const fill = new Int32Array(nc); // offsets within cells (small: reuse is not worth it)
-    for (let i = 0; i < n; i++) {
-      const c = cellOf[i]!;
-      order[start[c]! + fill[c]!++] = i;
-    }
-    for (let i = 0; i < n; i++) {
-      const px = x[2 * i]!, py = x[2 * i + 1]!;
-      const c = cellOf[i]!;
-      const cx = c % gx, cy = (c - cx) / gx;
-      let best = Infinity, bi = -1;
-      const maxRing = Math.max(gx, gy);
-      for (let ring = 0; ring <= maxRing; ring++) {
-        // Every point outside rings 0..ring-1 is at least (ring - 1)·cs + (distance to the own cell's edge) away; use (ring - 1)·cs.
-        const lb = (ring - 1) * cs;
-        if (ring > 0 && lb > 0 && lb * lb > best) break;
-        const ylo = cy - ring, yhi = cy + ring, xlo = cx - ring, xhi = cx + ring;
-        for (let yy = Math.max(0, ylo); yy <= Math.min(gy - 1, yhi); yy++) {
-          const edgeRow = yy === ylo || yy === yhi;
-          const step = edgeRow ? 1 : xhi - xlo;
-          for (let xx = xlo; xx <= xhi; xx += step) {
-            if (xx < 0 || xx >= gx) { if (step === 0) break; continue; }
-            const cc = yy * gx + xx;
-            for (let p = start[cc]!; p < start[cc + 1]!; p++) {
-              const j = order[p]!;
-              if (j === i) continue;
-              const dx = x[2 * j]! - px, dy = x[2 * j + 1]! - py;
-              const d2 = dx * dx + dy * dy;
-              if (d2 < best || (d2 === best && j < bi)) { best = d2; bi = j; }
-            }
-            if (step === 0) break;
-          }
-        }
-      }
-      nb[i] = bi;
-      r2[i] = best;
-    }
-  }
-}
 
 /** Options of one float64 run of the twin. */
 export interface TwinOptions {
@@ -179,10 +94,6 @@ export function runTwin(x0: ArrayLike<number>, o: TwinOptions): TwinRun {
   const x = Float64Array.from(x0);
   const v = o.v0 ? Float64Array.from(o.v0) : new Float64Array(n * DIM);
   const g = new Float64Array(n * DIM);
-  const nb = new Int32Array(n);
-  const r2 = new Float64Array(n);
-  const nn = new GridNN(n);
-  const C = entropyConstant(n, 1, DIM);
   const gamma = o.gamma ?? 0.5;
   const frac = o.fraction ?? 0.1, hMax = o.hMax ?? 0.05, hMin = o.hMin ?? 1e-9;
   const every = o.every ?? 1;
@@ -193,31 +104,23 @@ export function runTwin(x0: ArrayLike<number>, o: TwinOptions): TwinRun {
   let s = 0;
   for (s = 0; s < o.maxSteps; s++) {
     if (o.tEnd !== undefined && time >= o.tEnd * (1 - 1e-12)) break;
-    nn.run(x, nb, r2);
-    // Potential: U = |x|², g = 2x. Entropy: e_i = -(d/2) log(r_i² + ε²), forward and reverse terms.
-    let eU = 0, eH = 0, m0 = 0, m1 = 0, q = 0;
+    // Entropy (oracle): value, exact gradient, nearest neighbours n(i) and distances r_i = l_i.
+    const ent = entropyReference(x, n, DIM, { k: 1 });
+    const nb = ent.neighbor, r = ent.r;
+    // Potential: U = |x|², g = 2x.
+    let eU = 0, m0 = 0, m1 = 0;
     for (let k = 0; k < n * DIM; k++) {
       const xk = x[k]!;
-      g[k] = 2 * xk;
+      g[k] = 2 * xk + ent.grad[k]!;
       eU += xk * xk;
     }
     for (let i = 0; i < n; i++) {
-      const den = r2[i]! + EPS2;
-      eH += -0.5 * DIM * Math.log(den);
-      const j = nb[i]!;
-      const c = (-DIM / den);
-      const dx = x[2 * i]! - x[2 * j]!, dy = x[2 * i + 1]! - x[2 * j + 1]!;
-      g[2 * i]! += c * dx;
-      g[2 * i + 1]! += c * dy;
-      g[2 * j]! -= c * dx;
-      g[2 * j + 1]! -= c * dy;
       m0 += x[2 * i]!;
       m1 += x[2 * i + 1]!;
     }
-    for (let k = 0; k < n * DIM; k++) q += x[k]! * x[k]!;
     m0 /= n; m1 /= n;
-    const variance = (q / n - m0 * m0 - m1 * m1) / DIM;
-    const energy = eU / n + eH / n + C;
+    const variance = (eU / n - m0 * m0 - m1 * m1) / DIM;
+    const energy = eU / n + ent.value;
     // MODE-0 sums: |v|², |g|², max |g_i|/l_i, max |v_i|/l_i.
     let vv = 0, gg = 0, lg = 0, lv = 0;
     for (let i = 0; i < n; i++) {
@@ -225,7 +128,7 @@ export function runTwin(x0: ArrayLike<number>, o: TwinOptions): TwinRun {
       const vi = v[2 * i]! * v[2 * i]! + v[2 * i + 1]! * v[2 * i + 1]!;
       gg += gi;
       vv += vi;
-      const l = Math.sqrt(r2[i]!);
+      const l = r[i]!;
       if (l > 0 && Number.isFinite(l)) {
         let vr = vi;
         if (o.vRel) {
@@ -279,13 +182,6 @@ export function runTwin(x0: ArrayLike<number>, o: TwinOptions): TwinRun {
   return out;
 }
 
-/** Median of an array. */
-export function median(a: number[]): number {
-  const b = [...a].sort((p, q) => p - q);
-  const m = b.length >> 1;
-  return b.length % 2 ? b[m]! : 0.5 * (b[m - 1]! + b[m]!);
-}
-
 /** Plateau of a run: median of the last 10% of the recorded energies. */
 export function plateauOf(run: TwinRun): number {
   const k = Math.max(1, Math.floor(run.energy.length / 10));
@@ -305,15 +201,23 @@ export function settle(run: TwinRun, ref: number, tol: number): { step: number; 
 
 // ---------------------------------------------------------------- CLI ----------------------
 
-const RESULTS = 'bench/results/step-study.json';
+const RESULTS = 'studies/results/step-study.json';
 
-function arg(name: string): string | undefined {
-  const i = process.argv.indexOf(name);
-  return i > 0 ? process.argv[i + 1] : undefined;
-}
+const METHODS: readonly StudyMethod[] = ['gradient', 'accelerated', 'steering'];
+
+/** The flags of every stage (an unknown flag is an error that lists them). */
+const FLAGS = {
+  n: { type: 'string' }, methods: { type: 'string' }, h: { type: 'string' }, fractions: { type: 'string' },
+  hmax: { type: 'string' }, t: { type: 'string' }, tag: { type: 'string' }, vrel: { type: 'boolean' },
+  steps: { type: 'string' }, hpre: { type: 'string' }, pre: { type: 'string' }, 'cost-sizes': { type: 'string' },
+  ...Object.fromEntries(METHODS.flatMap((m) => [[`fixed-${m}`, { type: 'string' }], [`h-${m}`, { type: 'string' }]])),
+} as const;
+
+/** The parsed command line (set by main). */
+let flags: Flags = {};
 
 function merge(part: string, value: unknown): void {
-  mkdirSync('bench/results', { recursive: true });
+  mkdirSync('studies/results', { recursive: true });
   // Stages may run in parallel processes: read-modify-write under a lock file.
   const lock = `${RESULTS}.lock`;
   for (let tries = 0; ; tries++) {
@@ -334,24 +238,25 @@ function merge(part: string, value: unknown): void {
   }
 }
 
+/**
+ * The twin against the float64 oracle flow (src/reference/flows.ts referenceFlow, gradient of
+ * [quadratic(), entropy()] by referenceEnergy): 20 fixed steps of each method from a Gaussian
+ * start, N = 400; and the twin's energy at the start against referenceEnergy.
+ */
 function stageCheck(): void {
-  for (const n of [1000, 5000]) {
-    const x = Float64Array.from(twoQuadrants(n, { seed: 1 }));
-    x[0] = 40; x[3] = -25; // outliers, clamped into the edge cells
-    const nb = new Int32Array(n), r2 = new Float64Array(n);
-    new GridNN(n).run(x, nb, r2);
-    const ref = kdTreeKnn(x, 2, 1);
-    let bad = 0;
-    for (let i = 0; i < n; i++) if (Math.abs(Math.sqrt(r2[i]!) - ref.distance[i]!) > 0) bad++;
-    console.log(`grid 1-NN vs k-d tree, N=${n}: ${bad} distance mismatches`);
+  const n = 400, steps = 20;
+  const x0 = Float64Array.from(gaussian(n, DIM, { seed: 5 }));
+  const terms = [quadratic(), entropy()];
+  const energy0 = referenceEnergy(terms, x0, n, DIM).value;
+  const first = runTwin(x0, { method: 'gradient', h: 1e-30, maxSteps: 1 });
+  console.log(`twin energy ${first.energy[0]} vs referenceEnergy ${energy0}`);
+  for (const [method, h] of [['gradient', 1e-4], ['accelerated', 1e-3], ['steering', 1e-3]] as const) {
+    const twin = runTwin(x0, { method, h, gamma: 0.5, maxSteps: steps });
+    const ref = referenceFlow(x0, undefined, { dim: DIM, method, h, gamma: 0.5, steps, gradient: (y) => referenceEnergy(terms, y, n, DIM).grad });
+    let dx = 0;
+    for (let k = 0; k < x0.length; k++) dx = Math.max(dx, Math.abs(twin.x[k]! - ref.x[k]!));
+    console.log(`${method}, h = ${h}, ${steps} steps: max |x_twin − x_referenceFlow| = ${dx.toExponential(2)}`);
   }
-  const n = 400;
-  const x = Float64Array.from(gaussian(n, 2, { seed: 5 }));
-  const ref = entropyReference(x, n, 2, { k: 1 });
-  const run = runTwin(x, { method: 'gradient', h: 1e-30, maxSteps: 1 });
-  let eU = 0;
-  for (let k = 0; k < x.length; k++) eU += x[k]! * x[k]!;
-  console.log(`twin energy ${run.energy[0]} vs reference ${eU / n + ref.value}`);
 }
 
 /** Horizon (flow time) per method: the gradient flow relaxes at rate ~4, the γ = 0.5 flows at ~γ. */
@@ -435,15 +340,17 @@ const GRID: Record<StudyMethod, number[]> = {
 };
 
 function methodsArg(): StudyMethod[] {
-  return (arg('--methods') ?? 'gradient,accelerated,steering').split(',') as StudyMethod[];
+  const list = (textFlag(flags, 'methods') ?? METHODS.join(',')).split(',');
+  for (const m of list) if (!(METHODS as readonly string[]).includes(m)) throw new Error(`wgflow: studies/step-study: --methods: unknown method '${m}' (methods: ${METHODS.join(', ')})`);
+  return list as StudyMethod[];
 }
 
 /** Full protocol: every grid h from the two-quadrant start to the method's horizon. */
 function stageFixed(): void {
-  const n = Number(arg('--n') ?? 1000);
+  const n = intFlag(flags, 'n') ?? 1000;
   const x0 = twoQuadrants(n, { seed: 1 });
   for (const method of methodsArg()) {
-    const hs = arg('--h') ? arg('--h')!.split(',').map(Number) : GRID[method];
+    const hs = numberListFlag(flags, 'h') ?? GRID[method];
     const rows: unknown[] = [];
     for (const h of hs) {
       const run = runTwin(x0, { method, h, tEnd: HORIZON[method], maxSteps: Math.ceil(HORIZON[method] / h) + 1, varLimit: 5 });
@@ -470,22 +377,23 @@ function studyRun(x0: ArrayLike<number>, o: TwinOptions, tag: Record<string, unk
 
 /** h: 'auto' for each fraction against fixed steps, from the two-quadrant start. */
 function stageAuto(): void {
-  const n = Number(arg('--n') ?? 1000);
+  const n = intFlag(flags, 'n') ?? 1000;
   const x0 = twoQuadrants(n, { seed: 1 });
-  const fractions = (arg('--fractions') ?? '0.1,0.25,0.5,1').split(',').map(Number);
-  const hMax = Number(arg('--hmax') ?? 0.05);
+  const fractions = numberListFlag(flags, 'fractions') ?? [0.1, 0.25, 0.5, 1];
+  const hMax = numFlag(flags, 'hmax') ?? 0.05;
+  const tag = textFlag(flags, 'tag') ?? '';
   for (const method of methodsArg()) {
-    const T = Number(arg('--t') ?? HORIZON[method]);
-    const fixed = (arg(`--fixed-${method}`) ?? '').split(',').filter(Boolean).map(Number);
+    const T = numFlag(flags, 't') ?? HORIZON[method];
+    const fixed = numberListFlag(flags, `fixed-${method}`) ?? [];
     const rows: unknown[] = [];
     for (const h of fixed) {
       rows.push(studyRun(x0, { method, h, tEnd: T, maxSteps: Math.ceil(T / h) + 1, varLimit: 5 }, { n, method, h }));
-      merge(`auto_${method}_N${n}${arg("--tag") ?? ""}`, { n, method, horizon: T, hMax, rows });
+      merge(`auto_${method}_N${n}${tag}`, { n, method, horizon: T, hMax, rows });
     }
     for (const fraction of fractions) {
-      const vRel = process.argv.includes('--vrel');
+      const vRel = flags.vrel === true;
       rows.push(studyRun(x0, { method, h: 'auto', fraction, hMax, vRel, tEnd: T, maxSteps: 2e6, varLimit: 5 }, { n, method, h: 'auto', fraction, hMax, ...(vRel ? { rule: 'relative velocity' } : {}) }));
-      merge(`auto_${method}_N${n}${arg("--tag") ?? ""}`, { n, method, horizon: T, hMax, rows });
+      merge(`auto_${method}_N${n}${tag}`, { n, method, horizon: T, hMax, rows });
     }
   }
 }
@@ -515,15 +423,15 @@ function relaxedState(n: number, h: number, steps: number): { x: Float64Array; e
  * an unstable step shows as the energy leaving the relaxed level and chattering widely.
  */
 function stageLocal(): void {
-  const n = Number(arg('--n') ?? 1000);
-  const M = Number(arg('--steps') ?? 2000);
-  const hPre = Number(arg('--hpre') ?? 2e-5 * (1000 / n));
-  const pre = Number(arg('--pre') ?? 5000);
+  const n = intFlag(flags, 'n') ?? 1000;
+  const M = intFlag(flags, 'steps') ?? 2000;
+  const hPre = numFlag(flags, 'hpre') ?? 2e-5 * (1000 / n);
+  const pre = intFlag(flags, 'pre') ?? 5000;
   const { x, energy: e0, wallMs } = relaxedState(n, hPre, pre);
   for (const method of methodsArg()) {
-    const hs: (number | string)[] = arg(`--h-${method}`) ? arg(`--h-${method}`)!.split(',').map(Number) : GRID[method];
+    const hs: (number | string)[] = [...(numberListFlag(flags, `h-${method}`) ?? GRID[method])];
     // Automatic steps: 'auto:<fraction>'.
-    for (const f of (arg('--fractions') ?? '').split(',').filter(Boolean)) hs.push(`auto:${f}`);
+    for (const f of numberListFlag(flags, 'fractions') ?? []) hs.push(`auto:${f}`);
     const rows: unknown[] = [];
     for (const hh of hs) {
       const auto = typeof hh === 'string';
@@ -542,7 +450,7 @@ function stageLocal(): void {
       console.log(JSON.stringify(row));
       rows.push({ ...row, trace: thin(run, 60) });
     }
-    merge(`local_${method}_N${n}${arg('--tag') ?? ''}`, { n, method, steps: M, relaxed: { start: 'gaussian std √½ seed 3', hPre, pre, energy: +e0.toFixed(5), wallMs: +wallMs.toFixed(0) }, rows });
+    merge(`local_${method}_N${n}${textFlag(flags, 'tag') ?? ''}`, { n, method, steps: M, relaxed: { start: 'gaussian std √½ seed 3', hPre, pre, energy: +e0.toFixed(5), wallMs: +wallMs.toFixed(0) }, rows });
   }
 }
 
@@ -554,12 +462,9 @@ function stageLocal(): void {
  *     grid h and the next one up, energy read every M/6 steps.
  */
 async function stageGpu(): Promise<void> {
-  const { getDevice } = await import('../src/gpu/device.js');
-  const { createFlow } = await import('../src/flow.js');
-  const { quadratic } = await import('../src/energies/potential.js');
-  const { entropy } = await import('../src/energies/entropy.js');
-  const n = Number(arg('--n') ?? 1000);
-  const M = Number(arg('--steps') ?? 600);
+  const n = intFlag(flags, 'n') ?? 1000;
+  const M = intFlag(flags, 'steps') ?? 600;
+  if (M % 6) throw new Error(`wgflow: studies/step-study: gpu: --steps must be a multiple of 6 (got ${M})`);
   const { device, summary } = await getDevice();
   console.log(`adapter: ${summary}`);
   const out: Record<string, unknown> = { adapter: summary, n };
@@ -589,7 +494,7 @@ async function stageGpu(): Promise<void> {
   out.agreement = agree;
   // (b) GPU cost per step.
   const cost: unknown[] = [];
-  for (const nn of (arg('--cost-sizes') ?? `${n},10000`).split(',').map(Number)) {
+  for (const nn of numberListFlag(flags, 'cost-sizes') ?? [n, 10000]) {
     const xs = gaussian(nn, 2, { std: Math.SQRT1_2, seed: 3 });
     for (const method of ['gradient', 'accelerated', 'steering'] as StudyMethod[]) {
       for (const h of [method === 'gradient' ? 1e-6 : 1e-5, 'auto'] as (number | 'auto')[]) {
@@ -611,7 +516,7 @@ async function stageGpu(): Promise<void> {
   }
   out.cost = cost;
   // (c) float32 threshold from a relaxed state.
-  const { x: xr, energy: er } = relaxedState(n, 2e-5 * (1000 / n), Number(arg('--pre') ?? 5000));
+  const { x: xr, energy: er } = relaxedState(n, 2e-5 * (1000 / n), intFlag(flags, 'pre') ?? 5000);
   const xr32 = Float32Array.from(xr);
   const thr: unknown[] = [];
   const pairs: [StudyMethod, number][] = [['gradient', 2e-4], ['gradient', 5e-4], ['accelerated', 2e-3], ['accelerated', 5e-3], ['steering', 2e-3], ['steering', 5e-3]];
@@ -648,7 +553,7 @@ function settleSmooth(sm: { step: number[]; t: number[]; energy: number[] }, P: 
 
 type Row = Record<string, unknown> & { smooth?: { step: number[]; t: number[]; energy: number[] } };
 
-/** Markdown tables from bench/results/step-study.json (no runs). */
+/** Markdown tables from studies/results/step-study.json (no runs). */
 function stageReport(): void {
   const j = JSON.parse(readFileSync(RESULTS, 'utf8')) as Record<string, { n: number; method: string; rows: Row[] }>;
   const fmt = (v: unknown) => (typeof v === 'number' ? (Math.abs(v) < 1e-3 && v !== 0 ? v.toExponential(1) : String(+v.toPrecision(4))) : String(v));
@@ -698,16 +603,16 @@ function stageReport(): void {
 }
 
 async function main(): Promise<void> {
-  const stage = process.argv[2] ?? 'check';
+  const parsed = benchFlags(FLAGS, 'studies/step-study', process.argv.slice(2), 1);
+  flags = parsed;
+  const stage = parsed._[0] ?? 'check';
   if (stage === 'check') return stageCheck();
   if (stage === 'fixed') return stageFixed();
   if (stage === 'auto') return stageAuto();
   if (stage === 'local') return stageLocal();
   if (stage === 'gpu') return stageGpu();
   if (stage === 'report') return stageReport();
-  throw new Error(`unknown stage ${stage}`);
+  throw new Error(`wgflow: studies/step-study: unknown stage '${stage}' (stages: check, fixed, local, auto, gpu, report)`);
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  main().then(() => process.exit(0), (e) => { console.error(e); process.exit(1); });
-}
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) runMain(main);

@@ -1,12 +1,13 @@
 /**
- * Plain output for experiments and the CLI, with no charting dependency: line charts as SVG
- * text, particle scatters as PNG bytes (through pngjs), and CSV files. Node-safe; only
- * {@link writeCsv} touches the file system.
+ * Plain output for the `wgflow` command and the studies, with no charting dependency: line
+ * charts as SVG text, particle scatters as PNG bytes (through the library's `encodePng`), and
+ * CSV files. Node only; only {@link writeCsv} touches the file system. `wgflow/node`
+ * re-exports lineChartSvg, scatterPng and writeCsv.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { Box } from '../targets.js';
-import { encodePng } from './image.js';
+import type { Box } from '../src/index.js';
+import { encodePng } from '../src/node.js';
 
 /** A colour: CSS hex (`'#rgb'`, `'#rrggbb'`, `'#rrggbbaa'`) or `[r, g, b]` / `[r, g, b, a]` in 0..255. */
 export type Color = string | readonly [number, number, number] | readonly [number, number, number, number];

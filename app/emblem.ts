@@ -1,24 +1,22 @@
 /**
- * The `picture` preset and the `wgflow picture` command ({@link pictureCommand}): N particles,
- * uniform in the square [−1, 1]², flow onto samples of a picture (assets/emblem.png by default)
- * by the annealed Fokker–Planck scheme of src/picture.ts and docs/picture.md.
+ * The emblem application: the `picture` preset and the `wgflow picture` command
+ * ({@link pictureCommand}). N particles, uniform in the square [−1, 1]², flow onto samples of
+ * a picture (assets/emblem.png by default) by the library's annealed Fokker–Planck scheme
+ * (`pictureScheme` / `runPictureFlow` of `wgflow`, docs/picture.md).
  *
- * Node-only (reads the picture from disk); the scheme itself is browser-safe in src/picture.ts.
+ * Node-only (reads the picture from disk); the scheme itself is browser-safe in the library.
+ * `wgflow/node` re-exports the preset, the command and their constants.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import { klReference } from '../energies/kl.js';
-import { uniformBox } from '../init.js';
-import { samplesFromPixels } from '../targets.js';
-import { pictureScheme, runPictureFlow, type PictureScheme } from '../picture.js';
-import { decodeImage } from '../io/image.js';
-import { lineChartSvg, scatterPng, writeCsv } from '../io/plot.js';
-import { slicedWasserstein2 } from '../reference/sliced.js';
-import { getDevice } from '../gpu/device.js';
-import { registerPreset, type Preset } from '../presets.js';
-import { intFlag, parseArgs } from '../args.js';
+import { getDevice, klReference, pictureScheme, runPictureFlow, samplesFromPixels, slicedWasserstein2, uniformBox, type PictureScheme } from '../src/index.js';
+import { decodeImage } from '../src/node.js';
+import { lineChartSvg, scatterPng, writeCsv } from './plot.js';
+import type { Preset } from './presets.js';
+import { flagUsage, intFlag, parseFlags, textFlag, type FlagSpecs, type Flags } from './args.js';
+import { createProgress } from './progress.js';
 
 /**
  * Particles of the preset. N = 10^4 × 5000 steps took 12.3 and 14.3 min in two runs on
@@ -33,11 +31,9 @@ export const PICTURE_M = 20_000;
 export const PICTURE_STEPS = 5_000;
 export const PICTURE_SNAPSHOTS = [0, 500, 1000, 5000];
 
-export * from '../picture.js';
-
-/** Finds assets/emblem.png from the source (src/presets) or the build (dist/src/presets). */
+/** Finds assets/emblem.png from the source (app/) or the build (dist/app/). */
 export function emblemPath(): string {
-  for (const rel of ['../../assets/emblem.png', '../../../assets/emblem.png']) {
+  for (const rel of ['../assets/emblem.png', '../../assets/emblem.png']) {
     const p = fileURLToPath(new URL(rel, import.meta.url));
     if (existsSync(p)) return p;
   }
@@ -60,10 +56,11 @@ function presetParts() {
 }
 
 /**
- * The registered `picture` preset, for `wgflow list` and `wgflow compare picture`. Its
- * damping function also advances the annealing (the flow tabulates γ on the host before each
- * submission, so the progress moves every submission, 64 steps); `wgflow picture` uses
- * {@link runPictureFlow}, which moves it every 10 steps and adds the KL monitor and snapshots.
+ * The `picture` preset, for `wgflow list` and `wgflow compare picture` (listed in PRESETS of
+ * app/presets.ts). Its damping function also advances the annealing (the flow tabulates γ on
+ * the host before each submission, so the progress moves every submission, 64 steps);
+ * `wgflow picture` uses runPictureFlow, which moves it every 10 steps and adds the KL monitor
+ * and snapshots.
  */
 export const picturePreset: Preset = {
   name: 'picture',
@@ -88,7 +85,16 @@ export const picturePreset: Preset = {
   every: 50,
 };
 
-registerPreset(picturePreset);
+/** The flags of `wgflow picture`. */
+export const PICTURE_FLAGS: FlagSpecs = {
+  n: { type: 'string', value: 'N' },
+  m: { type: 'string', value: 'M' },
+  steps: { type: 'string', value: 'S' },
+  anneal: { type: 'string', value: 'A' },
+  image: { type: 'string', value: 'PATH' },
+  out: { type: 'string', value: 'DIR' },
+  help: { type: 'boolean', short: 'h' },
+};
 
 /**
  * `wgflow picture [--n N] [--m M] [--steps S] [--anneal A] [--image PATH] [--out DIR]`: runs
@@ -97,29 +103,43 @@ registerPreset(picturePreset);
  * estimate of an independent sample of N target points for reference) and
  * out/picture-summary.json. Default N = {@link PICTURE_N} on every adapter.
  *
+ * `argv` holds only the flags ({@link PICTURE_FLAGS}, in any order); the `wgflow` command
+ * parses its whole command line and calls {@link runPictureCommand}.
+ *
  * @example
- * // node dist/src/cli.js picture --out out
+ * await pictureCommand(['--n', '1000', '--out', 'out']); // node dist/app/cli.js picture --n 1000 --out out
  */
-export async function pictureCommand(argv: string[]): Promise<void> {
-  const { flags } = parseArgs(argv);
+export async function pictureCommand(argv: readonly string[]): Promise<void> {
+  const { positionals, flags } = parseFlags(argv, PICTURE_FLAGS, 'picture');
+  if (positionals.length) throw new Error(`wgflow: picture: unexpected argument '${positionals[0]}'`);
+  if (flags.help) {
+    console.log(`usage: wgflow picture ${flagUsage(PICTURE_FLAGS)}`);
+    return;
+  }
+  return runPictureCommand(flags);
+}
+
+/** `wgflow picture` with parsed flags ({@link PICTURE_FLAGS}); see {@link pictureCommand}. */
+export async function runPictureCommand(flags: Flags): Promise<void> {
   const int = (name: string) => intFlag(flags, name);
-  const out = flags.out ?? 'out';
-  await mkdir(out, { recursive: true });
-  const { device, summary, fallback } = await getDevice();
   const n = int('n') ?? PICTURE_N;
   const m = int('m') ?? PICTURE_M;
   const steps = int('steps') ?? PICTURE_STEPS;
-  const image = flags.image ?? emblemPath();
+  const anneal = int('anneal');
+  const image = textFlag(flags, 'image') ?? emblemPath();
+  const out = textFlag(flags, 'out') ?? 'out';
+  await mkdir(out, { recursive: true });
+  const { device, summary, fallback } = await getDevice();
   console.log(`[wgflow] adapter: ${summary}`);
   if (fallback && n >= PICTURE_N) console.log(`[wgflow] CPU fallback adapter: N = ${n} × ${steps} steps takes 12 to 15 min on 2 cores (fixed costs dominate below: N = 2000 still needs ~100 ms a step)`);
   const samples = pictureSamples(image, m);
-  const scheme = pictureScheme(samples, { n, annealSteps: int('anneal') ?? Math.round(0.8 * steps) });
+  const scheme = pictureScheme(samples, { n, annealSteps: anneal ?? Math.round(0.8 * steps) });
   console.log(`[wgflow] picture: N = ${n}, M = ${m}, ${steps} steps; σ ${scheme.target.sigmas[0]!.toPrecision(3)} → ${scheme.target.sigmas.at(-1)!.toPrecision(3)} ` +
     `(${scheme.target.sigmas.length} levels) over ${scheme.annealSteps} steps, ε = ${scheme.epsilon.toPrecision(3)}, h = ${scheme.h.toPrecision(3)}, γ = ${scheme.dampingFactor}/σ`);
   const snapshots = [...new Set([...PICTURE_SNAPSHOTS.filter((s) => s < steps), steps])];
   const box = [-1.1, 1.1, -1.1, 1.1] as const;
   const written: string[] = [];
-  const tty = process.stderr.isTTY;
+  const progress = createProgress();
   const t0 = performance.now();
   const run = await runPictureFlow(device, {
     samples, positions: picturePreset.positions(n), steps, scheme, every: Math.max(10, Math.round(steps / 100)), snapshots,
@@ -128,12 +148,9 @@ export async function pictureCommand(argv: string[]): Promise<void> {
       await writeFile(path, scatterPng(x, 2, { targets: samples, box, width: 560, height: 560, radius: n > 5000 ? 1 : 1.5, targetRadius: 0.8 }));
       written.push(path);
     },
-    onRecord: (r) => {
-      const line = `[wgflow] picture step ${String(r.step).padStart(6)}/${steps}  KL ${r.kl.toFixed(4)}  σ ${r.sigma.toPrecision(3)}  ${((performance.now() - t0) / 1000).toFixed(0)} s`;
-      if (tty) process.stderr.write(`\r${line}${r.step === steps ? '\n' : ''}`);
-      else if (r.step % Math.max(1, Math.round(steps / 10)) === 0) console.error(line);
-    },
+    onRecord: (r) => progress.update('picture', r.step, steps, `KL ${r.kl.toFixed(4)}  σ ${r.sigma.toPrecision(3)}  ${((performance.now() - t0) / 1000).toFixed(0)} s`),
   });
+  progress.end();
   // Reference: the same figures for independent samples of N picture points (median of 5
   // seeds: the sliced distance of such a sample scatters by several times from seed to seed).
   const mid = (a: number[]) => [...a].sort((p, q) => p - q)[Math.floor(a.length / 2)]!;

@@ -1,16 +1,15 @@
 // Variants of the picture scheme (docs/picture.md): which damping c (γ = c/σ) and lattice /
 // step settings give the lowest final SW2², on the emblem or the ring + square target, for
-// several starting seeds.
-//   node dist/bench/picture-variants.js <emblem|ring> N STEPS SEEDS VARIANTS
-//   e.g. node dist/bench/picture-variants.js ring 2000 3000 12,13 c1,c0.5,c0.35
+// several starting seeds. Prints one line per run (the numbers are in docs/picture.md).
+//   node dist/studies/picture-variants.js <emblem|ring> N STEPS SEEDS VARIANTS
+//   e.g. node dist/studies/picture-variants.js ring 2000 3000 12,13 c1,c0.5,c0.35
 // A variant is cX (damping factor X), res1024 (finer finest lattice) or step2 (h doubled).
-import { getDevice } from '../src/gpu/device.js';
-import { pictureScheme, runPictureFlow, ringSquare, type PictureSchemeOptions } from '../src/picture.js';
-import { emblemPath, pictureSamples } from '../src/presets/picture.js';
-import { uniformBox } from '../src/init.js';
-import { slicedWasserstein2 } from '../src/reference/sliced.js';
+import { emblemPath, getDevice, pictureSamples, pictureScheme, runPictureFlow, slicedWasserstein2, uniformBox, type PictureSchemeOptions } from '../src/node.js';
+import { benchFlags } from '../bench/util.js';
+import { ringSquare } from './ring-square.js';
 
-const [target = 'emblem', nArg = '3000', stepsArg = '3000', seedsArg = '1', variantsArg = 'c1'] = process.argv.slice(2);
+const [target = 'emblem', nArg = '3000', stepsArg = '3000', seedsArg = '1', variantsArg = 'c1'] = benchFlags({}, 'studies/picture-variants', process.argv.slice(2), 5)._;
+if (target !== 'emblem' && target !== 'ring') throw new Error(`wgflow: studies/picture-variants: target must be emblem or ring (got ${target})`);
 const n = Number(nArg);
 const steps = Number(stepsArg);
 const seeds = seedsArg.split(',').map(Number);

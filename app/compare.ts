@@ -22,13 +22,13 @@
  *   is still drifting (|median of its first half − median of its second half| > rtol·max(1,
  *   |F_p|)) the plateau is not established and the run counts as not converged: run longer.
  *
- * Node-only (it writes files through src/io/plot.ts helpers): used by `wgflow compare`.
+ * Node-only (it writes files, with the helpers of app/plot.ts): used by `wgflow compare`.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createFlow, type Damping, type FireOptions, type Flow, type FlowOptions, type Method } from './flow.js';
+import { createFlow, type Damping, type FireOptions, type Flow, type FlowOptions, type Method } from '../src/index.js';
 import type { Preset, PresetRun } from './presets.js';
-import { lineChartSvg } from './io/plot.js';
+import { lineChartSvg } from './plot.js';
 
 /** A convergence criterion of {@link compareMethods}. */
 export type CriterionSpec =

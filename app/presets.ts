@@ -1,13 +1,10 @@
 /**
  * Presets: ready-made comparisons of the flows (the seed paper's numerical examples), used by
- * the `wgflow` command and by `npm start`. Browser-safe (no Node imports).
+ * the `wgflow` command and by `npm start`, and {@link PRESETS}, the explicit list of every
+ * preset the command knows (the picture preset of app/emblem.ts included).
  */
-import { createFlow, type Damping, type Flow, type FlowOptions, type FlowStats, type Method } from './flow.js';
-import { quadratic } from './energies/potential.js';
-import type { EnergyTerm } from './energies/types.js';
-import { twoQuadrants, uniformBox } from './init.js';
-import { entropy } from './energies/entropy.js';
-import { entropyReference } from './reference/entropy.js';
+import { createFlow, entropy, quadratic, twoQuadrants, uniformBox, type Damping, type EnergyTerm, type Flow, type FlowOptions, type FlowStats, type Method } from '../src/index.js';
+import { picturePreset } from './emblem.js';
 
 /** One flow of a comparison. */
 export interface PresetRun {
@@ -66,7 +63,7 @@ export const quadraticPreset: Preset = {
  * its exact gradient (reverse neighbours included). N = 1000 from the two-quadrant start (half
  * uniform in [0,1]², half in [−1,0]²), the three flows with γ = 0.5 and the automatic step
  * (h: 'auto'): the entropy force between close pairs is stiff (Lipschitz ~ d/r², i.e. ~N), so a
- * fixed h that is stable at the start is tiny; see docs/step-control.md.
+ * fixed h that is stable at the start is tiny; see studies/step-control.md.
  *
  * Time convention: MATH.md's (g carries the factor N); the seed paper's η = 0.5 at N = 1000
  * corresponds to h = 5e-4 here, which is above the stability limit of the gradient flow.
@@ -96,19 +93,22 @@ export const fokkerPlanckPreset: Preset = {
     if (n > 5000) return {};
     let u = 0;
     for (let k = 0; k < x.length; k++) u += x[k]! * x[k]!;
-    // An independent estimate: the k = 4 Kozachenko–Leonenko entropy of the final particles.
-    const h4 = entropyReference(x, n, 2, { k: 4 }).value;
+    // An independent estimate: the k = 4 Kozachenko–Leonenko entropy of the final particles
+    // (the term's float64 value).
+    const h4 = entropy({ k: 4 }).reference(Float64Array.from(x), n, 2).value;
     return { energyK4: u / n + h4 };
   },
 };
 
-/** All presets by name. Later modules register theirs with {@link registerPreset}. */
-export const PRESETS: Record<string, Preset> = { quadratic: quadraticPreset, 'fokker-planck': fokkerPlanckPreset };
-
-/** Adds a preset to {@link PRESETS}. */
-export function registerPreset(p: Preset): void {
-  PRESETS[p.name] = p;
-}
+/**
+ * Every preset of the `wgflow` command, by name, in the order `wgflow list` shows them. An
+ * explicit list: no module registers presets as a side effect of being imported.
+ */
+export const PRESETS: Readonly<Record<string, Preset>> = Object.freeze({
+  quadratic: quadraticPreset,
+  'fokker-planck': fokkerPlanckPreset,
+  picture: picturePreset,
+});
 
 /** The recorded history of one run. */
 export interface RunHistory {
