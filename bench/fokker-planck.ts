@@ -23,7 +23,7 @@ import { entropy } from '../src/energies/entropy.js';
 import { createBuffer } from '../src/gpu/resources.js';
 import { createKnn } from '../src/neighbors.js';
 import { KdTree } from '../src/reference/knn.js';
-import { entropyConstant } from '../src/reference/entropy.js';
+import { entropyConstant } from '../src/energies/entropy.js';
 import { gaussian } from '../src/init.js';
 
 const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!;

@@ -23,7 +23,7 @@ import { klReference, klToSamples } from '../src/energies/kl.js';
 import { targetDensity } from '../src/energies/target.js';
 import { entropy } from '../src/energies/entropy.js';
 import { uniformBox } from '../src/init.js';
-import { slicedWasserstein2 } from '../src/reference/sliced.js';
+import { slicedWasserstein2 } from '../src/math/sliced.js';
 import { pictureScheme, ringSquare, runPictureFlow } from '../src/presets/picture.js';
 
 const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!;

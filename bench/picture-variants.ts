@@ -8,7 +8,7 @@ import { getDevice } from '../src/gpu/device.js';
 import { pictureScheme, runPictureFlow, ringSquare, type PictureSchemeOptions } from '../src/picture.js';
 import { emblemPath, pictureSamples } from '../src/presets/picture.js';
 import { uniformBox } from '../src/init.js';
-import { slicedWasserstein2 } from '../src/reference/sliced.js';
+import { slicedWasserstein2 } from '../src/math/sliced.js';
 
 const [target = 'emblem', nArg = '3000', stepsArg = '3000', seedsArg = '1', variantsArg = 'c1'] = process.argv.slice(2);
 const n = Number(nArg);

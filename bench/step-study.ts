@@ -24,7 +24,7 @@
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { kdTreeKnn } from '../src/reference/knn.js';
-import { entropyConstant, entropyReference } from '../src/reference/entropy.js';
+import { entropyConstant, entropyReference } from '../src/energies/entropy.js';
 import { twoQuadrants, gaussian } from '../src/init.js';
 
 export type StudyMethod = 'gradient' | 'accelerated' | 'steering';

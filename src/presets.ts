@@ -6,8 +6,7 @@ import { createFlow, type Damping, type Flow, type FlowOptions, type FlowStats, 
 import { quadratic } from './energies/potential.js';
 import type { EnergyTerm } from './energies/types.js';
 import { twoQuadrants, uniformBox } from './init.js';
-import { entropy } from './energies/entropy.js';
-import { entropyReference } from './reference/entropy.js';
+import { entropy, entropyReference } from './energies/entropy.js';
 
 /** One flow of a comparison. */
 export interface PresetRun {

@@ -7,7 +7,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import pngjs from 'pngjs';
 import jpeg from 'jpeg-js';
-import { samplesFromPixels, type SampleOptions } from '../targets.js';
+import { samplesFromPixels, type SampleOptions } from '../samples.js';
 
 const { PNG } = pngjs;
 

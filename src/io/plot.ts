@@ -5,7 +5,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { Box } from '../targets.js';
+import type { Box } from '../samples.js';
 import { encodePng } from './image.js';
 
 /** A colour: CSS hex (`'#rgb'`, `'#rrggbb'`, `'#rrggbbaa'`) or `[r, g, b]` / `[r, g, b, a]` in 0..255. */
