@@ -1,7 +1,7 @@
 /**
  * Node-only image I/O: decoding PNG (pngjs) and JPEG (jpeg-js) into RGBA, writing PNG, and
  * drawing target samples straight from an image file. The browser equivalents live in
- * `targets.ts` (samplesFromFile, samplesFromImageBitmap).
+ * `samples.ts` (samplesFromFile, samplesFromImageBitmap).
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
