@@ -22,7 +22,7 @@ import { entropy } from '../src/energies/entropy.js';
 import { createBuffer } from '../src/gpu/resources.js';
 import { createKnn } from '../src/neighbors.js';
 import { KdTree } from '../src/reference/knn.js';
-import { entropyConstant } from '../src/reference/entropy.js';
+import { entropyConstant } from '../src/energies/entropy.js';
 import { gaussian } from '../src/init.js';
 import { benchFlags, intFlag, median, numberListFlag, runMain, timeSyncMs, writeJson } from './util.js';
 

@@ -1,8 +1,8 @@
 // random.wgsl: Philox4x32-10 (Salmon, Moraes, Dror and Shaw, "Parallel random numbers: as
 // easy as 1, 2, 3", SC 2011; the Random123 library), a counter-based generator: the output
 // is a pure function of a 128-bit counter and a 64-bit key, so every particle and step draws
-// independently with no generator state. Pure u32 arithmetic; bit-exact twin in
-// src/reference/random.ts, checked against Random123's known-answer vectors.
+// independently with no generator state. Pure u32 arithmetic; bit-exact CPU twin: philox4x32
+// of the test oracles (src/reference), checked against Random123's known-answer vectors.
 //
 // Convention used by wgflow (Langevin): particle i at step t with key (seed_lo, seed_hi)
 // draws normal4(vec4u(i, t, 0u, 0u), vec2u(seed_lo, seed_hi)) and uses components 0..D-1.

@@ -4,7 +4,7 @@
  * the GPU → on-demand readback.
  */
 import { commonWgsl, integrateWgsl, potentialWgsl, randomWgsl, reduceWgsl } from './shaders.gen.js';
-import { seedWords, type Seed } from './reference/random.js';
+import { seedWords, type Seed } from './math/random.js';
 import { createBuffer, dispatchFor, maxBindingBytes, readBuffer, withErrorScopes, writeView, WORKGROUP_SIZE } from './gpu/resources.js';
 import { bindGroup, bindingLayout, pipeline, type BindingKind, type SourceSpan } from './gpu/pipelines.js';
 import { METHOD_CODES, PARAMS_FIELDS, fieldOffset, STATE_FIELDS, STATE_SIZE, packStruct, unpackStruct, type ParamsName } from './gpu/layout.js';

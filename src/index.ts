@@ -9,11 +9,10 @@ export { quadratic, doubleWell, gaussianMixture, customPotential, type Quadratic
 export { interaction, type InteractionOptions, type InteractionKernel } from './energies/interaction.js';
 export type { EnergyTerm, PotentialTerm, KernelTerm, TermContext, TermKernel, TermOptions, TermReference } from './energies/types.js';
 export { uniformBox, gaussian, twoQuadrants, generatePositions, type InitSpec } from './init.js';
-export { samplesFromPixels, samplesFromImageBitmap, samplesFromImageElement, samplesFromFile, validateSamples, type Box, type SampleOptions, type BrowserSampleOptions, type Weighting } from './targets.js';
+export { samplesFromPixels, samplesFromImageBitmap, samplesFromImageElement, samplesFromFile, validateSamples, type Box, type SampleOptions, type BrowserSampleOptions, type Weighting } from './samples.js';
 export { createRandomFill, type RandomFill } from './kernels/random.js';
-export { seedWords, type Seed } from './reference/random.js';
-export { referenceFlow, referenceEnergy, type ReferenceFlowOptions } from './reference/flows.js';
-export { slicedWasserstein2 } from './reference/sliced.js';
+export { seedWords, type Seed } from './math/random.js';
+export { slicedWasserstein2 } from './math/sliced.js';
 export { entropy, ENTROPY_EPSILON, type EntropyOptions } from './energies/entropy.js';
 export * from './neighbors.js';
 export { klToSamples, klReference, KL_EPSILON, type KlToSamplesOptions, type KlReferenceOptions, type KlReferenceResult } from './energies/kl.js';

@@ -1,20 +1,9 @@
 /**
  * Built-in initial particle sets, generated on the host in float64 from a seed (mulberry32
- * uniforms, Box–Muller normals) and rounded to float32. The same seed gives the same set
- * everywhere.
+ * uniforms of src/math/random.ts, Box–Muller normals) and rounded to float32. The same seed
+ * gives the same set everywhere.
  */
-
-/** A deterministic uniform generator on [0, 1) (mulberry32). */
-export function seededUniform(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from './math/random.js';
 
 function checkN(n: number, dim: number): void {
   if (!Number.isInteger(n) || n < 1) throw new Error(`wgflow: particle count must be a positive integer (got ${n})`);
@@ -30,7 +19,7 @@ export function uniformBox(n: number, dim: number, options: { low?: number; high
   const lo = options.low ?? 0;
   const hi = options.high ?? 1;
   if (!(hi > lo) || !Number.isFinite(lo) || !Number.isFinite(hi)) throw new Error('wgflow: uniformBox needs finite low < high');
-  const u = seededUniform(options.seed ?? 1);
+  const u = mulberry32(options.seed ?? 1);
   const out = new Float32Array(n * dim);
   for (let k = 0; k < out.length; k++) out[k] = lo + (hi - lo) * u();
   return out;
@@ -45,7 +34,7 @@ export function gaussian(n: number, dim: number, options: { mean?: number[]; std
   const std = options.std ?? 1;
   const mean = options.mean ?? [0, 0, 0];
   if (!(std > 0) || !Number.isFinite(std)) throw new Error('wgflow: gaussian std must be finite and > 0');
-  const u = seededUniform(options.seed ?? 1);
+  const u = mulberry32(options.seed ?? 1);
   const out = new Float32Array(n * dim);
   for (let k = 0; k < out.length; k++) {
     const z = Math.sqrt(-2 * Math.log(1 - u())) * Math.cos(2 * Math.PI * u());
@@ -61,7 +50,7 @@ export function gaussian(n: number, dim: number, options: { mean?: number[]; std
  */
 export function twoQuadrants(n: number, options: { seed?: number } = {}): Float32Array {
   checkN(n, 2);
-  const u = seededUniform(options.seed ?? 1);
+  const u = mulberry32(options.seed ?? 1);
   const out = new Float32Array(n * 2);
   const half = Math.ceil(n / 2);
   for (let i = 0; i < n; i++) {

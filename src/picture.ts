@@ -16,7 +16,7 @@ import { annealedTarget, medianSpacing, type AnnealedTarget } from './energies/t
 import { entropy } from './energies/entropy.js';
 import { klToSamples } from './energies/kl.js';
 import type { EnergyTerm, KernelTerm } from './energies/types.js';
-import { slicedWasserstein2 } from './reference/sliced.js';
+import { slicedWasserstein2 } from './math/sliced.js';
 
 /** Options of {@link pictureScheme}. */
 export interface PictureSchemeOptions {

@@ -7,10 +7,10 @@
  * @example
  * const y = ringSquare(5000, 11); // 10000 floats
  */
-import { seededUniform } from '../src/init.js';
+import { mulberry32 } from '../src/math/random.js';
 
 export function ringSquare(m: number, seed: number): Float32Array {
-  const r = seededUniform(seed);
+  const r = mulberry32(seed);
   const out = new Float32Array(2 * m);
   for (let i = 0; i < m; i++) {
     if (r() < 0.5) {

@@ -7,7 +7,7 @@
  * Most runs need 10^4–10^5 steps, far too many for SwiftShader (~30 ms per entropy step at
  * N = 1000), so the study runs a float64 CPU twin of the GPU step: the entropy's value,
  * exact gradient and nearest-neighbour distances come from the float64 oracle
- * (entropyReference of src/reference/entropy.ts: Kozachenko–Leonenko, k = 1, ε = 1e-9,
+ * (entropyReference of src/energies/entropy.ts: Kozachenko–Leonenko, k = 1, ε = 1e-9,
  * reverse neighbours included), the potential is U = |x|² (g = 2x), and the update order and
  * the automatic-step rule are those of shaders/integrate.wgsl and its `auto_step` kernel
  * (l_i = nearest-neighbour distance, R6 = max |g_i|/l_i, R7 = max |v_i|/l_i). The `check`
@@ -32,7 +32,7 @@
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { createFlow, entropy, gaussian, getDevice, quadratic, twoQuadrants } from '../src/index.js';
-import { entropyReference } from '../src/reference/entropy.js';
+import { entropyReference } from '../src/energies/entropy.js';
 import { referenceEnergy, referenceFlow } from '../src/reference/flows.js';
 import { benchFlags, intFlag, median, numberListFlag, numFlag, runMain, textFlag, type Flags } from '../bench/util.js';
 

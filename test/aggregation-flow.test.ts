@@ -6,8 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { checked, rng, testDevice } from './helpers.js';
 import { createFlow } from '../src/flow.js';
-import { interaction } from '../src/energies/interaction.js';
-import { interactionReference, powerKernel64, POWER_KERNEL_EPS } from '../src/reference/interaction.js';
+import { interaction, interactionReference, powerKernel64, POWER_KERNEL_EPS } from '../src/energies/interaction.js';
 import { aggregation1DEquilibrium, aggregationFlow, aggregationStats, newtonianBallSteadyState } from '../src/reference/aggregation.js';
 
 const N = 300;

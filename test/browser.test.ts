@@ -15,10 +15,10 @@ import { quadratic } from '../src/energies/potential.js';
 import { twoQuadrants } from '../src/init.js';
 import { referenceEnergy, referenceFlow } from '../src/reference/flows.js';
 import { decodeImage } from '../src/io/image.js';
-import { samplesFromPixels } from '../src/targets.js';
+import { samplesFromPixels } from '../src/samples.js';
 import { klReference } from '../src/energies/kl.js';
 import { uniformBox } from '../src/init.js';
-import { slicedWasserstein2 } from '../src/reference/sliced.js';
+import { slicedWasserstein2 } from '../src/math/sliced.js';
 import { readFileSync } from 'node:fs';
 
 const root = resolve(fileURLToPath(new URL('..', import.meta.url)));

@@ -10,7 +10,7 @@ import { main } from '../app/cli.js';
 import { parseFlags } from '../app/args.js';
 import { PRESETS } from '../app/presets.js';
 import { pictureCommand, picturePreset } from '../app/emblem.js';
-import { entropyReference } from '../src/reference/entropy.js';
+import { entropyReference } from '../src/energies/entropy.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'wgflow-cli-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

@@ -2,9 +2,9 @@
 // gradient, float64 finite differences; duplicates; ADD semantics, slot isolation, setWeight.
 import { describe, expect, it } from 'vitest';
 import { gpuValue, relMax, relNorm, rng, runTerm as runTermAt, testDevice, type RunTermOptions, wgslStructFields } from './helpers.js';
-import { entropy, ENTROPY_EPSILON, ENTROPY_PARAMS_FIELDS } from '../src/energies/entropy.js';
+import { entropy, entropyConstant, entropyReference, ENTROPY_EPSILON, ENTROPY_PARAMS_FIELDS } from '../src/energies/entropy.js';
 import { entropyWgsl } from '../src/shaders.gen.js';
-import { digamma, entropyConstant, entropyReference, logUnitBallVolume } from '../src/reference/entropy.js';
+import { digamma, logUnitBallVolume } from '../src/math/special.js';
 import type { KernelTerm } from '../src/energies/types.js';
 
 

@@ -5,7 +5,7 @@ import { quadratic } from '../src/energies/potential.js';
 import { entropy } from '../src/energies/entropy.js';
 import { twoQuadrants } from '../src/init.js';
 import { referenceEnergy, referenceFlow } from '../src/reference/flows.js';
-import { entropyReference } from '../src/reference/entropy.js';
+import { entropyReference } from '../src/energies/entropy.js';
 
 // Fokker–Planck energy F = ∫|x|²ρ + ∫ρ log ρ in R²: minimiser N(0, ½I) (per-axis variance 0.5).
 describe('Fokker–Planck flow (quadratic + Kozachenko–Leonenko entropy)', () => {

@@ -1,7 +1,7 @@
 // Shared test helpers: one device per test file on the real adapter (never skipped: a missing
 // adapter throws and fails the run), and error-scope wrappers.
 import { getDevice, type DeviceResult } from '../src/gpu/device.js';
-import { seededUniform } from '../src/init.js';
+import { mulberry32 } from '../src/math/random.js';
 import { readBuffer, writeView } from '../src/gpu/resources.js';
 import type { KernelTerm } from '../src/energies/types.js';
 import { expect } from 'vitest';
@@ -24,7 +24,7 @@ export async function checked<T>(device: GPUDevice, fn: () => Promise<T>): Promi
 }
 
 /** Deterministic uniform random numbers in [0, 1) (mulberry32). */
-export const rng: (seed: number) => () => number = seededUniform;
+export const rng: (seed: number) => () => number = mulberry32;
 
 /** Value of a kernel term from its per-particle energy densities: w (mean e + constant). */
 export function gpuValue(e: Float32Array, constant: number, weight: number): number {

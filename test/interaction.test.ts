@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { rng, runTerm as runTermAt, testDevice, type RunTermOptions } from './helpers.js';
-import { interaction, pairKernel64, IA_PARAMS_FIELDS, type InteractionKernel } from '../src/energies/interaction.js';
-import { interactionReference, powerKernel64 } from '../src/reference/interaction.js';
+import { interaction, interactionReference, pairKernel64, powerKernel64, IA_PARAMS_FIELDS, type InteractionKernel } from '../src/energies/interaction.js';
 import { aggregation1DEquilibrium, aggregationFlow, aggregationStats, newtonianBallSteadyState } from '../src/reference/aggregation.js';
 import { interactionWgsl } from '../src/shaders.gen.js';
 import type { KernelTerm } from '../src/energies/types.js';

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { rng } from './helpers.js';
-import { KdTree, klToSamples, knn } from '../src/reference/kl.js';
-import { slicedWasserstein2, slicingDirections, wasserstein2Sorted1d } from '../src/reference/sliced.js';
+import { KdTree, knn } from '../src/math/knn.js';
+import { klOracle } from '../src/reference/kl.js';
+import { bruteForceKnn } from '../src/reference/knn.js';
+import { slicedWasserstein2, slicingDirections, wasserstein2Sorted1d } from '../src/math/sliced.js';
 
 function uniform(n: number, dim: number, seed: number, scale = 1): Float64Array {
   const r = rng(seed);
@@ -20,7 +22,7 @@ function gaussian(n: number, dim: number, seed: number, mean: number[] = [], sig
   return out;
 }
 
-describe('knn', () => {
+describe('knn (src/math/knn.ts)', () => {
   for (const dim of [1, 2, 3]) {
     it(`k-d tree equals brute force (dim ${dim}, k = 1 and 3, with self exclusion and duplicates)`, () => {
       const pts = uniform(300, dim, 10 + dim);
@@ -43,6 +45,26 @@ describe('knn', () => {
     });
   }
 
+  it('equals the oracle brute force of src/reference/knn.ts (indices and distances, ties included)', () => {
+    for (const dim of [1, 2, 3]) {
+      const pts = uniform(700, dim, 30 + dim);
+      pts.set(pts.subarray(0, 2 * dim), 9 * dim); // duplicates: ties at distance 0
+      const qs = uniform(250, dim, 40 + dim, 1.1);
+      for (const k of [1, 4]) {
+        for (const method of ['brute', 'tree'] as const) {
+          const self = knn(pts, pts, dim, k, { method, excludeSelf: true });
+          const selfOracle = bruteForceKnn(pts, dim, k);
+          expect(Array.from(self.index)).toEqual(Array.from(selfOracle.index));
+          expect(Array.from(self.dist)).toEqual(Array.from(selfOracle.distance));
+          const cross = knn(qs, pts, dim, k, { method });
+          const crossOracle = bruteForceKnn(pts, dim, k, qs);
+          expect(Array.from(cross.index)).toEqual(Array.from(crossOracle.index));
+          expect(Array.from(cross.dist)).toEqual(Array.from(crossOracle.distance));
+        }
+      }
+    }
+  });
+
   it('sorts by distance with ties to the lower index; checks its inputs', () => {
     const x = new Float64Array([0, 0, 1, 0, -1, 0, 3, 0]);
     const { index, dist } = knn(new Float64Array([0, 0]), x, 2, 3);
@@ -59,20 +81,20 @@ describe('knn', () => {
   });
 });
 
-describe('klToSamples (float64 oracle of MATH.md §4)', () => {
+describe('klOracle (float64 oracle of MATH.md §4)', () => {
   for (const [dim, k] of [[1, 1], [2, 1], [3, 1], [2, 2], [2, 3]] as const) {
     it(`gradient equals central finite differences (dim ${dim}, k ${k})`, () => {
       const n = 14;
       const x = uniform(n, dim, 100 + dim + 10 * k);
       const y = uniform(23, dim, 200 + dim + 10 * k);
-      const res = klToSamples(x, y, dim, { k, method: 'brute' });
+      const res = klOracle(x, y, dim, { k, method: 'brute' });
       // g = N ∂D̂/∂x
       // fourth-order central differences: (8[f(h) − f(−h)] − [f(2h) − f(−2h)]) / 12h
       const h = 1e-5;
       const f = (c: number, t: number) => {
         const xs = Float64Array.from(x);
         xs[c] += t;
-        return klToSamples(xs, y, dim, { k, method: 'brute' }).value;
+        return klOracle(xs, y, dim, { k, method: 'brute' }).value;
       };
       let maxErr = 0;
       let maxG = 0;
@@ -90,7 +112,7 @@ describe('klToSamples (float64 oracle of MATH.md §4)', () => {
     const dim = 2;
     const x = uniform(10, dim, 7);
     const y = uniform(10, dim, 8);
-    const res = klToSamples(x, y, dim);
+    const res = klOracle(x, y, dim);
     // rebuild the gradient without the reverse-neighbour sum: it must differ
     const partial = new Float64Array(res.grad.length);
     for (let i = 0; i < 10; i++) {
@@ -107,7 +129,7 @@ describe('klToSamples (float64 oracle of MATH.md §4)', () => {
   it('value = mean(density) + log(M/(N-1)); floors keep duplicates and exact hits finite', () => {
     const x = new Float64Array([0, 0, 0, 0, 1, 1, 0.5, 0.2]); // particles 0 and 1 coincide
     const y = new Float64Array([1, 1, 3, 3, -1, 0]); // particle 2 sits on a target sample
-    const res = klToSamples(x, y, 2, { epsNu: 1e-3, epsR: 1e-2 });
+    const res = klOracle(x, y, 2, { epsNu: 1e-3, epsR: 1e-2 });
     expect(res.constant).toBeCloseTo(Math.log(3 / 3), 15);
     const mean = res.density.reduce((s, v) => s + v, 0) / 4;
     expect(res.value).toBeCloseTo(mean + res.constant, 12);
@@ -117,15 +139,15 @@ describe('klToSamples (float64 oracle of MATH.md §4)', () => {
     expect(res.nu[2]).toBe(0);
     // floored terms carry no gradient: particle 2's target pull vanishes
     expect(res.density[2]).toBeCloseTo(2 * (Math.log(1e-3) - Math.log(res.r[2])), 12);
-    expect(() => klToSamples(new Float64Array([0, 0]), y, 2)).toThrow(/at least k \+ 1/);
-    expect(() => klToSamples(x, y.subarray(0, 4), 2, { k: 3 })).toThrow(/at least k = 3 target/);
+    expect(() => klOracle(new Float64Array([0, 0]), y, 2)).toThrow(/at least k \+ 1/);
+    expect(() => klOracle(x, y.subarray(0, 4), 2, { k: 3 })).toThrow(/at least k = 3 target/);
   });
 
   it('tree and brute paths agree', () => {
     const x = gaussian(600, 2, 31);
     const y = gaussian(700, 2, 32);
-    const a = klToSamples(x, y, 2, { method: 'brute' });
-    const b = klToSamples(x, y, 2, { method: 'tree' });
+    const a = klOracle(x, y, 2, { method: 'brute' });
+    const b = klOracle(x, y, 2, { method: 'tree' });
     expect(b.value).toBe(a.value);
     expect(Array.from(b.grad)).toEqual(Array.from(a.grad));
   });
@@ -133,7 +155,7 @@ describe('klToSamples (float64 oracle of MATH.md §4)', () => {
   it('a sample from the target itself gives D̂ ≈ 0 (N = M = 5000)', () => {
     const x = gaussian(5000, 2, 41);
     const y = gaussian(5000, 2, 42);
-    const { value } = klToSamples(x, y, 2);
+    const { value } = klOracle(x, y, 2);
     expect(Math.abs(value)).toBeLessThan(0.1);
   });
 
@@ -145,7 +167,7 @@ describe('klToSamples (float64 oracle of MATH.md §4)', () => {
     const exact = 0.5 * (d / sigma ** 2 + (mu[0] ** 2 + mu[1] ** 2) / sigma ** 2 - d + 2 * d * Math.log(sigma));
     const x = gaussian(5000, d, 51);
     const y = gaussian(5000, d, 52, mu, sigma);
-    const { value } = klToSamples(x, y, d);
+    const { value } = klOracle(x, y, d);
     expect(Math.abs(value - exact)).toBeLessThan(0.1);
   });
 });

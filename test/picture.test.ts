@@ -6,7 +6,7 @@ import { checked, rng, testDevice, wgslStructFields } from './helpers.js';
 import { createFlow } from '../src/flow.js';
 import { annealedTarget, buildTargetLattice, targetDensity, TARGET_MAX_NODES, TARGET_PARAMS_FIELDS } from '../src/energies/target.js';
 import { targetWgsl } from '../src/shaders.gen.js';
-import { slicedWasserstein2 } from '../src/reference/sliced.js';
+import { slicedWasserstein2 } from '../src/math/sliced.js';
 import { uniformBox } from '../src/init.js';
 import { pictureScheme, runPictureFlow } from '../src/picture.js';
 import { picturePreset, pictureSamples, pictureCommand, emblemPath } from '../app/emblem.js';

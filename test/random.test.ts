@@ -7,11 +7,11 @@ import {
   mulhi32,
   normal4,
   philox4x32,
-  seedWords,
   u01,
   uniform4,
   type Words4,
 } from '../src/reference/random.js';
+import { seedWords } from '../src/math/random.js';
 
 const hex = (w: readonly number[]) => w.map((x) => (x >>> 0).toString(16).padStart(8, '0')).join(' ');
 

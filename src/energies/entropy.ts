@@ -17,16 +17,18 @@
  * reverse-neighbour lists (a counting sort of n(i)), and one gradient pass
  * (shaders/entropy.wgsl) that gathers each j's reverse sum in 64-bit fixed point relative to
  * its largest term, so the sum does not depend on the order of the list: the result is
- * deterministic and accurate to f32 rounding. Float64 twin: src/reference/entropy.ts.
+ * deterministic and accurate to f32 rounding. Float64 twin: {@link entropyReference}.
  */
 import { commonWgsl, entropyWgsl, neighborsWgsl, reverseWgsl } from '../shaders.gen.js';
-import { createBuffer, dispatchFor, WORKGROUP_SIZE } from '../gpu/resources.js';
-import { packStruct, type Scalar } from '../gpu/layout.js';
+import { dispatchFor, WORKGROUP_SIZE } from '../gpu/resources.js';
+import type { Scalar } from '../gpu/layout.js';
 import { bindGroup, dispatch, pipeline } from '../gpu/pipelines.js';
 import { wgslLibrary } from '../gpu/wgsl.js';
 import { createKnn, createReverseNeighbors, MAX_K } from '../kernels/neighbors.js';
-import { entropyConstant, entropyReference } from '../reference/entropy.js';
-import type { KernelTerm, TermContext, TermKernel, TermOptions } from './types.js';
+import { knn } from '../math/knn.js';
+import { digamma, logUnitBallVolume } from '../math/special.js';
+import { checkOptions, defineKernelTerm, termError, type Fail } from './term.js';
+import type { KernelTerm, TermOptions, TermReference } from './types.js';
 
 /** Default smooth floor ε of the neighbour distances (absolute, in the units of x). */
 export const ENTROPY_EPSILON = 1e-9;
@@ -52,8 +54,84 @@ export interface EntropyOptions extends TermOptions {
   epsilon?: number;
 }
 
-function fail(msg: string): never {
-  throw new Error(`wgflow: entropy: ${msg}`);
+const fail: Fail = termError('entropy');
+
+/**
+ * The additive constant C = −(ψ(N) − ψ(k) + log c_d) of the term (per unit weight): with it,
+ * F = T·((1/N) Σ e_i + C).
+ *
+ * @example
+ * entropyConstant(1000, 1, 2); // −(ψ(1000) − ψ(1) + log π)
+ */
+export function entropyConstant(n: number, k: number, d: number): number {
+  return -(digamma(n) - digamma(k) + logUnitBallVolume(d));
+}
+
+/** Options of {@link entropyReference}. */
+export interface EntropyReferenceOptions {
+  /** Neighbour order k (1 ≤ k < N). Default 1. */
+  k?: number;
+  /** Smooth floor ε of the distances (absolute). ε² is rounded to f32, as on the GPU. Default 1e-9. */
+  epsilon?: number;
+  /** Temperature T multiplying the term. Default 1. */
+  weight?: number;
+}
+
+/** Result of {@link entropyReference}: value, gradient and the neighbour data behind them. */
+export interface EntropyReferenceResult extends TermReference {
+  /** Per-particle densities e_i = −(d/2) log(r_i² + ε²) (without the weight). */
+  density: Float64Array;
+  /** r_i, the k-th neighbour distances. */
+  r: Float64Array;
+  /** n(i), the k-th neighbours (ties broken by the lower index). */
+  neighbor: Uint32Array;
+  /** The constant C (without the weight). */
+  constant: number;
+}
+
+/**
+ * Float64 twin of {@link entropy}: the value and exact Wasserstein gradient of the
+ * Kozachenko–Leonenko term (see the module header) for positions x (n·dim values), with the
+ * exact k-NN of src/math/knn.ts (brute force for small sets, a k-d tree for large ones).
+ *
+ * @example
+ * const { value, grad } = entropyReference(x, n, 2, { k: 1, weight: 0.5 });
+ */
+export function entropyReference(x: ArrayLike<number>, n: number, dim: number, options: EntropyReferenceOptions = {}): EntropyReferenceResult {
+  const k = options.k ?? 1;
+  const eps = options.epsilon ?? ENTROPY_EPSILON;
+  const weight = options.weight ?? 1;
+  const bad: Fail = termError('entropyReference');
+  if (![1, 2, 3].includes(dim)) bad(`dim must be 1, 2 or 3 (got ${dim})`);
+  if (x.length !== n * dim) bad(`x has ${x.length} values, expected n·dim = ${n * dim}`);
+  if (!Number.isInteger(k) || k < 1 || k >= n) bad(`need 1 <= k < N (got k = ${k}, N = ${n})`);
+  const eps2 = Math.fround(eps * eps);
+  const { index, dist } = knn(x, x, dim, k, { excludeSelf: true });
+  const neighbor = new Uint32Array(n);
+  const r = new Float64Array(n);
+  const density = new Float64Array(n);
+  const inv = new Float64Array(n); // 1 / r̃_i²
+  let sum = 0;
+  for (let i = 0; i < n; i++) {
+    neighbor[i] = index[i * k + k - 1]!;
+    r[i] = dist[i * k + k - 1]!;
+    const den = r[i]! * r[i]! + eps2;
+    inv[i] = 1 / den;
+    density[i] = -0.5 * dim * Math.log(den);
+    sum += density[i]!;
+  }
+  const constant = entropyConstant(n, k, dim);
+  const grad = new Float64Array(n * dim);
+  const c = -dim * weight;
+  for (let i = 0; i < n; i++) {
+    const j = neighbor[i]!;
+    for (let a = 0; a < dim; a++) {
+      const d = x[i * dim + a]! - x[j * dim + a]!;
+      grad[i * dim + a]! += c * d * inv[i]!; // forward term of i
+      grad[j * dim + a]! -= c * d * inv[i]!; // reverse term of j: (x_j − x_i) = −d
+    }
+  }
+  return { value: weight * (sum / n + constant), grad, density, r, neighbor, constant };
 }
 
 /**
@@ -70,59 +148,48 @@ function fail(msg: string): never {
  *   energy: [quadratic(), entropy({ k: 1, temperature: 1 })] });
  */
 export function entropy(options: EntropyOptions = {}): KernelTerm {
-  if (!options || typeof options !== 'object') fail('options must be an object');
+  checkOptions(options, fail);
   const k = options.k ?? 1;
   if (!Number.isInteger(k) || k < 1 || k > MAX_K) fail(`k must be an integer in 1..${MAX_K} (got ${k})`);
   if (options.temperature !== undefined && options.weight !== undefined && options.temperature !== options.weight) {
     fail(`temperature (${options.temperature}) and weight (${options.weight}) disagree; give one of them`);
   }
   const weight = options.temperature ?? options.weight ?? 1;
-  if (!Number.isFinite(weight)) fail(`temperature must be finite (got ${weight})`);
   const epsilon = options.epsilon ?? ENTROPY_EPSILON;
   if (!Number.isFinite(epsilon) || !(epsilon >= 1e-18)) fail(`epsilon must be a finite number >= 1e-18 (got ${epsilon})`);
   const eps2 = Math.fround(epsilon * epsilon);
   if (!Number.isFinite(eps2)) fail(`epsilon = ${epsilon}: ε² overflows f32`);
-  const label = options.label ?? 'entropy';
 
-  return {
-    kind: 'kernel',
-    label,
+  return defineKernelTerm({
+    name: 'entropy',
+    owner: 'Entropy',
+    label: options.label ?? 'entropy',
     weight,
-    async create(ctx: TermContext): Promise<TermKernel> {
+    weightName: 'temperature',
+    k,
+    params: ENTROPY_PARAMS_FIELDS,
+    paramValues: () => ({ eps2 }),
+    async create(ctx, api) {
       const { device, n, dim } = ctx;
-      if (![1, 2, 3].includes(dim)) fail(`dim must be 1, 2 or 3 (got ${dim})`);
-      if (!(n > k)) fail(`the k = ${k} estimator needs more than k particles (got N = ${n})`);
-      const prefix = `${ctx.label}.${label}`;
       const code = commonWgsl + wgslLibrary(neighborsWgsl) + reverseWgsl + entropyWgsl;
       const gradPipe = await pipeline(device, { label: 'Entropy.entropy_grad', code: code, entry: 'entropy_grad', constants: { D: dim, WG: WORKGROUP_SIZE, K: k } });
-      const knn = await createKnn(device, { points: ctx.positions, count: n, dim, k, label: `${prefix}.knn` });
-      let rev;
-      try {
-        rev = await createReverseNeighbors(device, { index: knn.index, count: n, k, label: `${prefix}.reverse` });
-      } catch (e) {
-        knn.destroy();
-        throw e;
-      }
-      const pack = (w: number) => new Uint8Array(packStruct(ENTROPY_PARAMS_FIELDS, { n, e_base: ctx.slot * n, weight: w, eps2 }));
-      const params = createBuffer(device, `${prefix}.params`, 16, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, pack(weight));
-      const bg = bindGroup(device, `${prefix}.gradient`, gradPipe, {
-        50: ctx.positions, 51: knn.index, 52: rev.ends, 53: rev.list, 54: ctx.grad, 55: ctx.energy, 56: params,
+      const knnKernel = api.own(await createKnn(device, { points: ctx.positions, count: n, dim, k, label: api.label('knn') }));
+      const rev = api.own(await createReverseNeighbors(device, { index: knnKernel.index, count: n, k, label: api.label('reverse') }));
+      const bg = bindGroup(device, api.label('gradient'), gradPipe, {
+        50: ctx.positions, 51: knnKernel.index, 52: rev.ends, 53: rev.list, 54: ctx.grad, 55: ctx.energy, 56: api.params,
       });
       const size = dispatchFor(n);
-      const constant = entropyConstant(n, k, dim);
-      let destroyed = false;
       return {
         encode(pass) {
-          if (destroyed) fail('kernel used after destroy()');
-          knn.encode(pass);
+          knnKernel.encode(pass);
           rev.encode(pass);
           dispatch(pass, gradPipe, bg, size);
         },
-        constant: () => constant,
+        constant: entropyConstant(n, k, dim),
         // Nearest-neighbour distances (row i of the k-NN table), for the flow's automatic step.
-        lengthScale: { buffer: knn.distance, stride: k },
+        lengthScale: { buffer: knnKernel.distance, stride: k },
         async diagnostics() {
-          const { grid, search } = await knn.diagnostics();
+          const { grid, search } = await knnKernel.diagnostics();
           return {
             cellSize: grid.cellSize,
             occupiedBuckets: grid.occupiedBuckets,
@@ -134,22 +201,11 @@ export function entropy(options: EntropyOptions = {}): KernelTerm {
             maxWork: search.maxWork,
           };
         },
-        setWeight(w: number) {
-          if (!Number.isFinite(w)) fail(`weight must be finite (got ${w})`);
-          device.queue.writeBuffer(params, 0, pack(w));
-        },
-        destroy() {
-          if (destroyed) return;
-          destroyed = true;
-          rev.destroy();
-          knn.destroy();
-          params.destroy();
-        },
       };
     },
-    reference(x: Float64Array, n: number, dim: number) {
+    reference(x, n, dim) {
       const r = entropyReference(x, n, dim, { k, epsilon, weight });
       return { value: r.value, grad: r.grad };
     },
-  };
+  });
 }

@@ -6,14 +6,15 @@
  *
  * with per-particle energy density e_i = 1/(2N) Σ_{j≠i} W(x_i − x_j), so F = (1/N) Σ_i e_i.
  * All pairs on the GPU, tiled through workgroup memory (shaders/interaction.wgsl), O(N²) time
- * and O(N) memory; float64 twin in src/reference/interaction.ts.
+ * and O(N) memory; float64 twin {@link interactionReference} (brute-force pair sums with the
+ * float64 pair kernels {@link powerKernel64}, {@link gaussianKernel64}).
  */
 import { commonWgsl, interactionWgsl } from '../shaders.gen.js';
-import { WORKGROUP_SIZE, createBuffer, dispatchFor } from '../gpu/resources.js';
-import { bindGroup, pipeline, type SourceSpan } from '../gpu/pipelines.js';
-import { packStruct, type Scalar } from '../gpu/layout.js';
-import { POWER_KERNEL_EPS, gaussianKernel64, interactionReference, powerKernel64, type PairKernel64 } from '../reference/interaction.js';
-import type { KernelTerm, TermContext, TermKernel, TermOptions } from './types.js';
+import { WORKGROUP_SIZE, dispatchFor } from '../gpu/resources.js';
+import { bindGroup, dispatch, pipeline, type SourceSpan } from '../gpu/pipelines.js';
+import type { Scalar } from '../gpu/layout.js';
+import { checkOptions, defineKernelTerm, termError, type Fail } from './term.js';
+import type { KernelTerm, TermOptions } from './types.js';
 
 /**
  * Attraction–repulsion power kernel `W(z) = |z|^a/a − |z|^b/b` with a > b, where an exponent
@@ -29,8 +30,8 @@ import type { KernelTerm, TermContext, TermKernel, TermOptions } from './types.j
  * are exact. eps is rounded to f32 (as eps²) on both GPU and CPU. For b ≤ −d the continuum
  * energy is infinite; the particle sum is still defined.
  *
- * With a = 2 and b = 2 − d the steady state is the uniform ball of radius 1 (see
- * src/reference/aggregation.ts); a = 4, b = 2 is the classic smooth attraction–repulsion pair.
+ * With a = 2 and b = 2 − d the steady state is the uniform ball of radius 1 (see the test
+ * oracle `aggregationFlow`); a = 4, b = 2 is the classic smooth attraction–repulsion pair.
  *
  * @example
  * const k: PowerKernel = { type: 'power', a: 2, b: 0 }; // |z|²/2 − log|z|
@@ -112,13 +113,136 @@ export const IA_PARAMS_FIELDS: readonly (readonly [string, Scalar])[] = [
   ...Array.from({ length: 16 }, (_, j) => [`kp${j}`, 'f32'] as const),
 ];
 
-export { POWER_KERNEL_EPS };
-
 const MAX_PARAMS = 16;
 
+const fail: Fail = termError('interaction');
 
-function fail(msg: string): never {
-  throw new Error(`wgflow: interaction: ${msg}`);
+/**
+ * Default regularisation radius eps of the power kernel (see {@link PowerKernel}): pairs closer
+ * than eps see a quadratic continuation of W.
+ *
+ * @example
+ * const W = powerKernel64(2, 0, Math.fround(POWER_KERNEL_EPS ** 2));
+ */
+export const POWER_KERNEL_EPS = 1e-6;
+
+/**
+ * A pair kernel in float64: returns W(z) and writes ∇W(z) into out[0..2]. z always has three
+ * components (zeros beyond the dimension), as in the WGSL. W must be even (∇W odd).
+ *
+ * @example
+ * const harmonic: PairKernel64 = (z0, z1, z2, out) => { out[0] = z0; out[1] = z1; out[2] = z2; return 0.5 * (z0 * z0 + z1 * z1 + z2 * z2); };
+ */
+export type PairKernel64 = (z0: number, z1: number, z2: number, out: Float64Array) => number;
+
+/** φ_p(r) = r^p / p for p ≠ 0, log r for p = 0, from s = r² and q = r^(p−2). */
+function phi(s: number, q: number, p: number): number {
+  return p === 0 ? 0.5 * Math.log(s) : (q * s) / p;
+}
+
+/**
+ * The attraction–repulsion power kernel `W(z) = φ_a(|z|) − φ_b(|z|)` (a > b), where
+ * `φ_p(r) = r^p/p` and `φ_0(r) = log r`; `∇W(z) = (|z|^(a−2) − |z|^(b−2)) z`. For |z| < eps
+ * (eps² given, as the GPU rounds it) W is continued by the quadratic with the same value and
+ * slope at eps, so duplicates get a finite W(0) and a zero gradient.
+ *
+ * @example
+ * const W = powerKernel64(2, 0, 1e-12); // |z|²/2 − log|z|
+ * const g = new Float64Array(3);
+ * W(1, 0, 0, g); // 0.5, g = [0, 0, 0]
+ */
+export function powerKernel64(a: number, b: number, eps2: number): PairKernel64 {
+  const ea = 0.5 * a - 1, eb = 0.5 * b - 1;
+  return (z0, z1, z2, out) => {
+    const s = z0 * z0 + z1 * z1 + z2 * z2;
+    const se = Math.max(s, eps2);
+    const qa = se ** ea, qb = se ** eb;
+    const c = qa - qb;
+    out[0] = c * z0;
+    out[1] = c * z1;
+    out[2] = c * z2;
+    return phi(se, qa, a) - phi(se, qb, b) + 0.5 * c * (s - se);
+  };
+}
+
+/**
+ * Gaussian kernel `W(z) = A exp(−|z|²/(2σ²))`, `∇W(z) = −(A/σ²) exp(−|z|²/(2σ²)) z`.
+ *
+ * @example
+ * const W = gaussianKernel64(0.5, 1); // repulsive bump of width 0.5
+ */
+export function gaussianKernel64(sigma: number, amplitude: number): PairKernel64 {
+  const k = 1 / (2 * sigma * sigma);
+  return (z0, z1, z2, out) => {
+    const w = amplitude * Math.exp(-k * (z0 * z0 + z1 * z1 + z2 * z2));
+    out[0] = -2 * k * w * z0;
+    out[1] = -2 * k * w * z1;
+    out[2] = -2 * k * w * z2;
+    return w;
+  };
+}
+
+/**
+ * Result of {@link interactionReference}.
+ *
+ * @example
+ * const { value, grad, density }: InteractionReference = interactionReference(x, n, dim, W);
+ */
+export interface InteractionReference {
+  /** weight · F. */
+  value: number;
+  /** weight · g, N·dim. */
+  grad: Float64Array;
+  /** e_i = 1/(2N) Σ_{j≠i} W(x_i − x_j) (unweighted), N. */
+  density: Float64Array;
+  /** |weight|/N · Σ_{j≠i} |∇W(x_i − x_j)|, N: the scale of g_i's rounding error (for tolerances). */
+  gradAbs: Float64Array;
+  /** 1/(2N) Σ_{j≠i} |W(x_i − x_j)|, N: the scale of e_i's rounding error. */
+  densityAbs: Float64Array;
+}
+
+/**
+ * Float64 twin of {@link interaction}: brute-force value, gradient and energy densities of the
+ * interaction term for positions x (N·dim, row-major) and a float64 pair kernel (e.g.
+ * {@link pairKernel64}). O(N²) (each pair once, by evenness of W).
+ *
+ * @example
+ * const { value, grad } = interactionReference(x, n, 2, powerKernel64(2, 0, 1e-12));
+ */
+export function interactionReference(x: ArrayLike<number>, n: number, dim: number, kernel: PairKernel64, weight = 1): InteractionReference {
+  const grad = new Float64Array(n * dim);
+  const density = new Float64Array(n);
+  const gradAbs = new Float64Array(n);
+  const densityAbs = new Float64Array(n);
+  const out = new Float64Array(3);
+  const p = new Float64Array(3 * n);
+  for (let i = 0; i < n; i++) for (let c = 0; c < dim; c++) p[3 * i + c] = x[i * dim + c]!;
+  for (let i = 0; i < n; i++) {
+    const xi0 = p[3 * i]!, xi1 = p[3 * i + 1]!, xi2 = p[3 * i + 2]!;
+    for (let j = i + 1; j < n; j++) {
+      const w = kernel(xi0 - p[3 * j]!, xi1 - p[3 * j + 1]!, xi2 - p[3 * j + 2]!, out);
+      density[i] += w;
+      density[j] += w;
+      densityAbs[i] += Math.abs(w);
+      densityAbs[j] += Math.abs(w);
+      const ga = Math.hypot(out[0]!, out[1]!, out[2]!);
+      gradAbs[i] += ga;
+      gradAbs[j] += ga;
+      for (let c = 0; c < dim; c++) {
+        grad[i * dim + c] += out[c]!;
+        grad[j * dim + c] -= out[c]!;
+      }
+    }
+  }
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    density[i] /= 2 * n;
+    densityAbs[i] /= 2 * n;
+    gradAbs[i] *= Math.abs(weight) / n;
+    total += density[i]!;
+  }
+  for (let k = 0; k < grad.length; k++) grad[k] *= weight / n;
+  return { value: (weight * total) / Math.max(1, n), grad, density, gradAbs, densityAbs };
 }
 
 interface Resolved {
@@ -199,21 +323,24 @@ function resolve(kernel: InteractionKernel): Resolved {
  *          fn gradW(z: vec3f) -> vec3f { return -prm(0u) * z / sqrt(dot(z, z) + prm(1u)); }` } });
  */
 export function interaction(options: InteractionOptions): KernelTerm {
-  if (!options || typeof options !== 'object') fail('options { kernel, weight? } are required');
+  checkOptions(options, fail, 'options { kernel, weight? } are required');
   const weight = options.weight ?? 1;
-  if (!Number.isFinite(weight)) fail(`weight must be finite (got ${weight})`);
   const r = resolve(options.kernel);
   const label = options.label ?? 'interaction';
 
-  return {
-    kind: 'kernel',
+  return defineKernelTerm({
+    name: 'interaction',
+    owner: 'Interaction',
     label,
     weight,
-    async create(ctx: TermContext): Promise<TermKernel> {
+    params: IA_PARAMS_FIELDS,
+    paramValues({ n }) {
+      const values: Record<string, number> = { inv_n: n > 0 ? 1 / n : 0, eps2: r.eps2 };
+      r.params.forEach((v, j) => (values[`kp${j}`] = v));
+      return values;
+    },
+    async create(ctx, api) {
       const { device, n, dim } = ctx;
-      if (![1, 2, 3].includes(dim)) fail(`dim must be 1, 2 or 3 (got ${dim})`);
-      if (!Number.isInteger(n) || n < 0) fail(`n must be a non-negative integer (got ${n})`);
-      const owner = `${ctx.label}.${label}`;
       const head = `${commonWgsl}\n${interactionWgsl}\nfn ia_pair(z: vec3f) -> vec4f { ${r.glue} }\n`;
       const spans: SourceSpan[] = [];
       let code = head;
@@ -222,35 +349,11 @@ export function interaction(options: InteractionOptions): KernelTerm {
         code += r.user + '\n';
       }
       const pipe = await pipeline(device, { label: `Interaction.${r.user !== undefined ? 'user' : options.kernel.type}`, code, constants: { D: dim, WG: WORKGROUP_SIZE }, spans });
-      let w = weight;
-      const pack = () => {
-        const values: Record<string, number> = { n, e_base: ctx.slot * n, weight: w, inv_n: n > 0 ? 1 / n : 0, eps2: r.eps2 };
-        r.params.forEach((v, j) => (values[`kp${j}`] = v));
-        return packStruct(IA_PARAMS_FIELDS, values);
-      };
-      const params = createBuffer(device, `${owner}.params`, pack().byteLength, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, new Uint8Array(pack()));
-      const bindings = bindGroup(device, `${owner}.bindGroup`, pipe, [params, ctx.positions, ctx.grad, ctx.energy]);
-      const [wx, wy] = dispatchFor(n);
-      let destroyed = false;
+      const bindings = bindGroup(device, api.label('bindGroup'), pipe, [api.params, ctx.positions, ctx.grad, ctx.energy]);
+      const size = dispatchFor(n);
       return {
         encode(pass) {
-          if (destroyed) fail(`${owner} was destroyed`);
-          if (n === 0) return;
-          pass.setPipeline(pipe);
-          pass.setBindGroup(0, bindings);
-          pass.dispatchWorkgroups(wx, wy);
-        },
-        constant: () => 0,
-        setWeight(v) {
-          if (!Number.isFinite(v)) fail(`weight must be finite (got ${v})`);
-          if (destroyed) fail(`${owner} was destroyed`);
-          w = v;
-          device.queue.writeBuffer(params, 0, pack());
-        },
-        destroy() {
-          if (destroyed) return;
-          destroyed = true;
-          params.destroy();
+          if (n > 0) dispatch(pass, pipe, bindings, size);
         },
       };
     },
@@ -259,7 +362,7 @@ export function interaction(options: InteractionOptions): KernelTerm {
       const { value, grad } = interactionReference(x, n, dim, r.pair, weight);
       return { value, grad };
     },
-  };
+  });
 }
 
 /**

@@ -24,8 +24,8 @@
  * e = d log εν − d log r̃ and no ν pull (the ν pull d·ν/(ν² + εν²) peaks at d/(2εν) at ν = εν);
  * duplicates have r̃ = εr and no r push. Where ν ≫ εν the bias of a term is (d/2)(εν/ν)², so
  * with the defaults (1e-6, absolute, for coordinates of order 1) the estimate equals the
- * unfloored one to f32 precision unless a distance is below ~1e-4. The float64 oracle of
- * src/reference/kl.ts uses hard floors max(ν, εν); both agree wherever no distance is within
+ * unfloored one to f32 precision unless a distance is below ~1e-4. The float64 test oracle
+ * `klOracle` uses hard floors max(ν, εν); both agree wherever no distance is within
  * a few εν of its floor. Larger floors (a fraction of the sample spacing) regularise the
  * flow: see docs/picture.md.
  *
@@ -47,13 +47,14 @@
  */
 import { commonWgsl, klWgsl, neighborsWgsl, reverseWgsl } from '../shaders.gen.js';
 import { createBuffer, dispatchFor, WORKGROUP_SIZE } from '../gpu/resources.js';
-import { packStruct, type Scalar } from '../gpu/layout.js';
+import type { Scalar } from '../gpu/layout.js';
 import { bindGroup, dispatch, pipeline } from '../gpu/pipelines.js';
 import { wgslLibrary } from '../gpu/wgsl.js';
-import { createGrid, type GridKernel } from '../kernels/grid.js';
-import { createKnn, createNeighborSearch, createReverseNeighbors, MAX_K, type KnnKernel, type NeighborSearch, type ReverseNeighbors } from '../kernels/neighbors.js';
-import { knn } from '../reference/kl.js';
-import type { KernelTerm, TermContext, TermKernel, TermOptions, TermReference } from './types.js';
+import { createGrid } from '../kernels/grid.js';
+import { createKnn, createNeighborSearch, createReverseNeighbors, MAX_K } from '../kernels/neighbors.js';
+import { knn } from '../math/knn.js';
+import { checkOptions, defineKernelTerm, termError, type Fail } from './term.js';
+import type { KernelTerm, TermOptions, TermReference } from './types.js';
 
 /** Default smooth floors εν and εr (absolute, units of x), the float64 oracle's defaults. */
 export const KL_EPSILON = 1e-6;
@@ -99,9 +100,7 @@ export interface KlReferenceResult extends TermReference {
   neighbor: Int32Array;
 }
 
-function fail(msg: string): never {
-  throw new Error(`wgflow: klToSamples: ${msg}`);
-}
+const fail: Fail = termError('klToSamples');
 
 function floorSquared(eps: number, what: string): number {
   if (!Number.isFinite(eps) || !(eps >= 1e-18)) fail(`${what} must be a finite number >= 1e-18 (got ${eps})`);
@@ -113,7 +112,7 @@ function floorSquared(eps: number, what: string): number {
 /**
  * Float64 twin of {@link klToSamples} (same smooth floors, ε² rounded to f32 as on the GPU):
  * the estimate D̂ times `weight`, its exact Wasserstein gradient g = N ∂F/∂x and the neighbour
- * data, with exact k-NN from src/reference/kl.ts (k-d tree for large sets).
+ * data, with the exact k-NN of src/math/knn.ts (k-d tree for large sets).
  *
  * @example
  * const { value, grad } = klReference(particles, samples, 2, { k: 1 });
@@ -184,11 +183,10 @@ export function klToSamples(samples: Float32Array | Float64Array | ArrayLike<num
   if (samples === null || typeof samples !== 'object' || typeof (samples as ArrayLike<number>).length !== 'number') {
     fail('samples must be a Float32Array, a Float64Array or an array of numbers (M·dim values, row-major)');
   }
-  if (!options || typeof options !== 'object') fail('options must be an object');
+  checkOptions(options, fail);
   const k = options.k ?? 1;
   if (!Number.isInteger(k) || k < 1 || k > MAX_K) fail(`k must be an integer in 1..${MAX_K} (got ${k})`);
   const weight = options.weight ?? 1;
-  if (!Number.isFinite(weight)) fail(`weight must be finite (got ${weight})`);
   const epsilonNu = options.epsilonNu ?? KL_EPSILON;
   const epsilonR = options.epsilonR ?? KL_EPSILON;
   const en2 = floorSquared(epsilonNu, 'epsilonNu');
@@ -197,109 +195,78 @@ export function klToSamples(samples: Float32Array | Float64Array | ArrayLike<num
   // A private f32 copy (the GPU's precision); values beyond the f32 range are refused.
   const data = Float32Array.from(samples as ArrayLike<number>);
   for (let q = 0; q < data.length; q++) if (!Number.isFinite(data[q]!)) fail(`samples[${q}] = ${samples[q]} is outside the f32 range`);
-  const label = options.label ?? 'kl';
 
-  return {
-    kind: 'kernel',
-    label,
+  return defineKernelTerm({
+    name: 'klToSamples',
+    owner: 'Kl',
+    label: options.label ?? 'kl',
     weight,
-    async create(ctx: TermContext): Promise<TermKernel> {
+    k,
+    params: KL_PARAMS_FIELDS,
+    paramValues: () => ({ eps_nu2: en2, eps_r2: er2 }),
+    async create(ctx, api) {
       const { device, n, dim } = ctx;
-      if (![1, 2, 3].includes(dim)) fail(`dim must be 1, 2 or 3 (got ${dim})`);
       if (data.length === 0 || data.length % dim !== 0) fail(`samples length ${data.length} is not a positive multiple of dim = ${dim}`);
       const m = data.length / dim;
-      if (!(n > k)) fail(`the k = ${k} estimator needs more than k particles (got N = ${n})`);
       if (m < k) fail(`the k = ${k} estimator needs at least k samples (got M = ${m})`);
-      const prefix = `${ctx.label}.${label}`;
       const code = commonWgsl + wgslLibrary(neighborsWgsl) + reverseWgsl + klWgsl;
       const constants = { D: dim, WG: WORKGROUP_SIZE, K: k };
       const [selfPipe, targetPipe] = await Promise.all([
         pipeline(device, { label: 'Kl.kl_self', code: code, entry: 'kl_self', constants: constants }),
         pipeline(device, { label: 'Kl.kl_target', code: code, entry: 'kl_target', constants: constants }),
       ]);
-      const owned: { destroy(): void }[] = [];
-      const destroyAll = () => {
-        for (const o of owned.reverse()) o.destroy();
-        owned.length = 0;
-      };
-      try {
-        const S = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC;
-        const sampleBuf = createBuffer(device, `${prefix}.samples`, data.byteLength, S, data);
-        owned.push(sampleBuf);
-        const grid: GridKernel = await createGrid(device, { points: sampleBuf, count: m, dim, k, label: `${prefix}.sampleGrid` });
-        owned.push(grid);
-        const toSamples: NeighborSearch = await createNeighborSearch(device, { grid, k, queries: ctx.positions, queryCount: n, label: `${prefix}.toSamples` });
-        owned.push(toSamples);
-        const knnSelf: KnnKernel = await createKnn(device, { points: ctx.positions, count: n, dim, k, label: `${prefix}.knn` });
-        owned.push(knnSelf);
-        const rev: ReverseNeighbors = await createReverseNeighbors(device, { index: knnSelf.index, count: n, k, label: `${prefix}.reverse` });
-        owned.push(rev);
-        const lengths = createBuffer(device, `${prefix}.lengthScale`, n * 4, S);
-        owned.push(lengths);
-        const pack = (w: number) => new Uint8Array(packStruct(KL_PARAMS_FIELDS, { n, e_base: ctx.slot * n, weight: w, eps_nu2: en2, eps_r2: er2 }));
-        const params = createBuffer(device, `${prefix}.params`, 32, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, pack(weight));
-        owned.push(params);
-        const bgSelf = bindGroup(device, `${prefix}.self`, selfPipe, {
-          60: ctx.positions, 63: knnSelf.index, 64: rev.ends, 65: rev.list, 66: ctx.grad, 67: ctx.energy, 68: lengths, 69: params,
-        });
-        const bgTarget = bindGroup(device, `${prefix}.target`, targetPipe, {
-          60: ctx.positions, 61: sampleBuf, 62: toSamples.index, 66: ctx.grad, 67: ctx.energy, 68: lengths, 69: params,
-        });
-        // The samples do not move: build their grid once, now.
-        const enc = device.createCommandEncoder({ label: `${prefix}.sampleGrid.build` });
-        const pass = enc.beginComputePass({ label: `${prefix}.sampleGrid.build` });
-        grid.encode(pass);
-        pass.end();
-        device.queue.submit([enc.finish()]);
+      const S = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC;
+      const sampleBuf = api.own(createBuffer(device, api.label('samples'), data.byteLength, S, data));
+      const grid = api.own(await createGrid(device, { points: sampleBuf, count: m, dim, k, label: api.label('sampleGrid') }));
+      const toSamples = api.own(await createNeighborSearch(device, { grid, k, queries: ctx.positions, queryCount: n, label: api.label('toSamples') }));
+      const knnSelf = api.own(await createKnn(device, { points: ctx.positions, count: n, dim, k, label: api.label('knn') }));
+      const rev = api.own(await createReverseNeighbors(device, { index: knnSelf.index, count: n, k, label: api.label('reverse') }));
+      const lengths = api.own(createBuffer(device, api.label('lengthScale'), n * 4, S));
+      const bgSelf = bindGroup(device, api.label('self'), selfPipe, {
+        60: ctx.positions, 63: knnSelf.index, 64: rev.ends, 65: rev.list, 66: ctx.grad, 67: ctx.energy, 68: lengths, 69: api.params,
+      });
+      const bgTarget = bindGroup(device, api.label('target'), targetPipe, {
+        60: ctx.positions, 61: sampleBuf, 62: toSamples.index, 66: ctx.grad, 67: ctx.energy, 68: lengths, 69: api.params,
+      });
+      // The samples do not move: build their grid once, now.
+      const enc = device.createCommandEncoder({ label: api.label('sampleGrid.build') });
+      const pass = enc.beginComputePass({ label: api.label('sampleGrid.build') });
+      grid.encode(pass);
+      pass.end();
+      device.queue.submit([enc.finish()]);
 
-        const size = dispatchFor(n);
-        const constant = Math.log(m / (n - 1));
-        let destroyed = false;
-        return {
-          encode(p) {
-            if (destroyed) fail('kernel used after destroy()');
-            toSamples.encode(p);
-            knnSelf.encode(p);
-            rev.encode(p);
-            dispatch(p, selfPipe, bgSelf, size);
-            dispatch(p, targetPipe, bgTarget, size);
-          },
-          constant: () => constant,
-          lengthScale: { buffer: lengths, stride: 1 },
-          async diagnostics() {
-            const [g, t, s] = await Promise.all([grid.diagnostics(), toSamples.diagnostics(), knnSelf.diagnostics()]);
-            return {
-              samples: m,
-              sampleCellSize: g.cellSize,
-              sampleMaxBucket: g.maxBucket,
-              targetFallback: t.fallback,
-              targetEscalated: t.escalated,
-              targetMeanCandidates: t.meanCandidates,
-              targetMaxWork: t.maxWork,
-              selfFallback: s.search.fallback,
-              selfEscalated: s.search.escalated,
-              selfMeanCandidates: s.search.meanCandidates,
-            };
-          },
-          setWeight(w: number) {
-            if (!Number.isFinite(w)) fail(`weight must be finite (got ${w})`);
-            device.queue.writeBuffer(params, 0, pack(w));
-          },
-          destroy() {
-            if (destroyed) return;
-            destroyed = true;
-            destroyAll();
-          },
-        };
-      } catch (e) {
-        destroyAll();
-        throw e;
-      }
+      const size = dispatchFor(n);
+      return {
+        encode(p) {
+          toSamples.encode(p);
+          knnSelf.encode(p);
+          rev.encode(p);
+          dispatch(p, selfPipe, bgSelf, size);
+          dispatch(p, targetPipe, bgTarget, size);
+        },
+        constant: Math.log(m / (n - 1)),
+        lengthScale: { buffer: lengths, stride: 1 },
+        async diagnostics() {
+          const [g, t, s] = await Promise.all([grid.diagnostics(), toSamples.diagnostics(), knnSelf.diagnostics()]);
+          return {
+            samples: m,
+            sampleCellSize: g.cellSize,
+            sampleMaxBucket: g.maxBucket,
+            targetFallback: t.fallback,
+            targetEscalated: t.escalated,
+            targetMeanCandidates: t.meanCandidates,
+            targetMaxWork: t.maxWork,
+            selfFallback: s.search.fallback,
+            selfEscalated: s.search.escalated,
+            selfMeanCandidates: s.search.meanCandidates,
+          };
+        },
+      };
     },
-    reference(x: Float64Array, n: number, dim: number) {
+    reference(x, n, dim) {
       if (x.length !== n * dim) fail(`x has ${x.length} values, expected n·dim = ${n * dim}`);
       const r = klReference(x, data, dim, { k, epsilonNu, epsilonR, weight });
       return { value: r.value, grad: r.grad };
     },
-  };
+  });
 }

@@ -38,11 +38,12 @@
  */
 import { commonWgsl, targetWgsl } from '../shaders.gen.js';
 import { createBuffer, dispatchFor, maxBindingBytes, WORKGROUP_SIZE } from '../gpu/resources.js';
-import { packStruct, type Scalar } from '../gpu/layout.js';
+import type { Scalar } from '../gpu/layout.js';
 import { bindGroup, dispatch, pipeline } from '../gpu/pipelines.js';
 import { wgslLibrary } from '../gpu/wgsl.js';
-import { KdTree } from '../reference/kl.js';
-import type { KernelTerm, PotentialTerm, TermContext, TermKernel, TermOptions } from './types.js';
+import { KdTree } from '../math/knn.js';
+import { checkOptions, defineKernelTerm, termError, type Fail } from './term.js';
+import type { KernelTerm, PotentialTerm, TermOptions } from './types.js';
 
 /** f32 slots before the node values in the term's parameters. */
 export const TARGET_HEADER = 16;
@@ -88,9 +89,7 @@ export interface TargetLattice {
   values: Float64Array;
 }
 
-function fail(msg: string): never {
-  throw new Error(`wgflow: targetDensity: ${msg}`);
-}
+const fail: Fail = termError('targetDensity');
 
 /** Median distance from (up to 4096 spread) samples to their nearest other sample (0 if all coincide). */
 export function medianSpacing(samples: ArrayLike<number>, dim: number): number {
@@ -350,7 +349,7 @@ fn dU_${id}(x: vec3f) -> vec3f { return tgt_eval_${id}(x, 0u).yzw; }`;
  */
 export function targetDensity(samples: Float32Array | Float64Array, options: TargetDensityOptions = {}): PotentialTerm & { lattice: TargetLattice } {
   if (!(samples instanceof Float32Array || samples instanceof Float64Array)) fail('samples must be a Float32Array or Float64Array (M·dim values, row-major)');
-  if (!options || typeof options !== 'object') fail('options must be an object');
+  checkOptions(options, fail);
   const weight = options.weight ?? 1;
   if (!Number.isFinite(weight)) fail(`weight must be finite (got ${weight})`);
   const lattice = buildTargetLattice(samples, options);
@@ -436,12 +435,12 @@ export interface AnnealedTarget extends KernelTerm {
  * for (let s = 0; s < 3000; s += 20) { ladder.setProgress(Math.min(1, s / 2000)); await flow.step(20); }
  */
 export function annealedTarget(samples: Float32Array | Float64Array, options: AnnealedTargetOptions = {}): AnnealedTarget {
+  const fail: Fail = termError('annealedTarget');
   if (!(samples instanceof Float32Array || samples instanceof Float64Array)) fail('samples must be a Float32Array or Float64Array (M·dim values, row-major)');
-  if (!options || typeof options !== 'object') fail('options must be an object');
+  checkOptions(options, fail);
   const dim = options.dim ?? 2;
   if (![1, 2, 3].includes(dim)) fail(`dim must be 1, 2 or 3 (got ${dim})`);
   const weight = options.weight ?? 1;
-  if (!Number.isFinite(weight)) fail(`weight must be finite (got ${weight})`);
   const cap = ANNEALED_DEFAULT_RESOLUTION[dim as 1 | 2 | 3];
   const finest = buildTargetLattice(samples, { dim, sigma: options.sigma, resolution: options.resolution }, cap);
   const sigma = finest.sigma;
@@ -474,7 +473,8 @@ export function annealedTarget(samples: Float32Array | Float64Array, options: An
   blocks.forEach((b, k) => all.set(b, offsets[k]!));
   const label = options.label ?? 'target';
   let progress = 0;
-  const live = new Set<{ write(): void }>();
+  /** The repack of every live GPU kernel of this term (setProgress uploads the new blend). */
+  const live = new Set<() => void>();
   const blendAt = (u: number) => {
     const q = Math.min(Math.max(u, 0), 1) * (K - 1);
     const k = Math.min(Math.floor(q), K - 2);
@@ -494,63 +494,29 @@ export function annealedTarget(samples: Float32Array | Float64Array, options: An
     return { u: (1 - blend) * ra.u + blend * rb.u, g };
   };
 
-  const term: AnnealedTarget = {
-    kind: 'kernel',
+  const base = defineKernelTerm({
+    name: 'annealedTarget',
+    owner: 'Target',
     label,
     weight,
-    sigmas,
-    lattices,
-    get progress() {
-      return progress;
+    params: TARGET_PARAMS_FIELDS,
+    paramValues() {
+      const { a, b, blend } = blendAt(progress);
+      return { blend, off_a: offsets[a]!, off_b: offsets[b]! };
     },
-    setProgress(u: number) {
-      progress = checkU(u);
-      for (const k of live) k.write();
-    },
-    sigmaAt(u: number) {
-      return sigma0 * Math.pow(sigma / sigma0, Math.min(Math.max(checkU(u), 0), 1));
-    },
-    value(x, u = progress) {
-      return evalAt(x, checkU(u)).u;
-    },
-    gradient(x, u = progress) {
-      return evalAt(x, checkU(u)).g;
-    },
-    async create(ctx: TermContext): Promise<TermKernel> {
+    async create(ctx, api) {
       const { device, n } = ctx;
       if (ctx.dim !== dim) fail(`the flow has dim = ${ctx.dim} but the samples were given with dim = ${dim}`);
       if (all.byteLength > maxBindingBytes(device)) fail(`the lattices need ${all.byteLength} bytes, more than this device binds (${maxBindingBytes(device)}); lower resolution or levels`);
-      const prefix = `${ctx.label}.${label}`;
       const pipe = await pipeline(device, { label: 'Target.target_main', code: commonWgsl + targetWgsl, entry: 'target_main', constants: { D: dim, WG: WORKGROUP_SIZE } });
-      const lat = createBuffer(device, `${prefix}.lattices`, all.byteLength, GPUBufferUsage.STORAGE, all);
-      let w = weight;
-      const pack = () => {
-        const { a, b, blend } = blendAt(progress);
-        return new Uint8Array(packStruct(TARGET_PARAMS_FIELDS, { n, e_base: ctx.slot * n, weight: w, blend, off_a: offsets[a], off_b: offsets[b] }));
-      };
-      const params = createBuffer(device, `${prefix}.params`, 32, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, pack());
-      const bg = bindGroup(device, `${prefix}.main`, pipe, { 70: ctx.positions, 71: lat, 72: ctx.grad, 73: ctx.energy, 74: params });
+      const lat = api.own(createBuffer(device, api.label('lattices'), all.byteLength, GPUBufferUsage.STORAGE, all));
+      const bg = bindGroup(device, api.label('main'), pipe, { 70: ctx.positions, 71: lat, 72: ctx.grad, 73: ctx.energy, 74: api.params });
       const size = dispatchFor(n);
-      const handle = { write: () => device.queue.writeBuffer(params, 0, pack()) };
-      live.add(handle);
-      let destroyed = false;
+      live.add(api.repack);
+      api.own({ destroy: () => live.delete(api.repack) });
       return {
         encode(pass) {
-          if (destroyed) fail('kernel used after destroy()');
           dispatch(pass, pipe, bg, size);
-        },
-        constant: () => 0,
-        setWeight(nw: number) {
-          if (!Number.isFinite(nw)) fail(`weight must be finite (got ${nw})`);
-          w = nw;
-          handle.write();
-        },
-        destroy() {
-          if (destroyed) return;
-          destroyed = true;
-          live.delete(handle);
-          params.destroy();
-          lat.destroy();
         },
       };
     },
@@ -565,6 +531,27 @@ export function annealedTarget(samples: Float32Array | Float64Array, options: An
       }
       return { value: (weight * sum) / n, grad };
     },
+  });
+
+  return {
+    ...base,
+    sigmas,
+    lattices,
+    get progress() {
+      return progress;
+    },
+    setProgress(u: number) {
+      progress = checkU(u);
+      for (const repack of live) repack();
+    },
+    sigmaAt(u: number) {
+      return sigma0 * Math.pow(sigma / sigma0, Math.min(Math.max(checkU(u), 0), 1));
+    },
+    value(x, u = progress) {
+      return evalAt(x, checkU(u)).u;
+    },
+    gradient(x, u = progress) {
+      return evalAt(x, checkU(u)).g;
+    },
   };
-  return term;
 }

@@ -11,7 +11,9 @@
  *  - `potential` terms are pointwise (U(x_i), grad U(x_i)): their WGSL functions are spliced
  *    into one generated kernel that WRITES G (it always runs first in a step).
  *  - `kernel` terms (entropy, KL to samples, interaction) bring their own GPU passes that ADD
- *    weight * g_t into G and write e_t. They plug in without touching the integrators.
+ *    weight * g_t into G and write e_t. They plug in without touching the integrators. The
+ *    library's kernel terms are built with `defineKernelTerm` (./term.ts), which owns their
+ *    shared checks, parameter buffer, setWeight and destroy.
  */
 
 /** Float64 CPU twin of a term: value F_t (weight included) and gradient g (N*dim, weight included). */
@@ -91,7 +93,10 @@ export interface KernelTerm {
   readonly weight: number;
   /** Builds the GPU side. Async so it can compile shaders and build static grids. */
   create(ctx: TermContext): Promise<TermKernel>;
-  /** Float64 reference value and gradient of the term (weight included) for positions x (N*dim). */
+  /**
+   * Float64 twin of the term (product code, from the term's own maths): value and gradient
+   * (weight included) for positions x (N*dim). Tests and the float64 flow oracle use it.
+   */
   reference(x: Float64Array, n: number, dim: number): TermReference;
 }
 

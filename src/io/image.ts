@@ -1,13 +1,13 @@
 /**
  * Node-only image I/O: decoding PNG (pngjs) and JPEG (jpeg-js) into RGBA, writing PNG, and
  * drawing target samples straight from an image file. The browser equivalents live in
- * `targets.ts` (samplesFromFile, samplesFromImageBitmap).
+ * `samples.ts` (samplesFromFile, samplesFromImageBitmap).
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import pngjs from 'pngjs';
 import jpeg from 'jpeg-js';
-import { samplesFromPixels, type SampleOptions } from '../targets.js';
+import { samplesFromPixels, type SampleOptions } from '../samples.js';
 
 const { PNG } = pngjs;
 

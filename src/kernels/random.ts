@@ -7,7 +7,7 @@
 import { commonWgsl, randomWgsl } from '../shaders.gen.js';
 import { WORKGROUP_SIZE, createBuffer, dispatchFor } from '../gpu/resources.js';
 import { bindGroup, pipeline } from '../gpu/pipelines.js';
-import { seedWords, type Seed } from '../reference/random.js';
+import { seedWords, type Seed } from '../math/random.js';
 
 /**
  * What each item writes: N(0,1) f32, uniform (0,1) f32, or the raw u32 Philox words.

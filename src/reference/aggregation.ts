@@ -13,7 +13,39 @@
  * d/(d + 2). In 1D the discrete steady state is known exactly: the particles sit at
  * `x̄ + (2i − N − 1)/N`, i = 1..N (evenly spaced, spacing 2/N).
  */
-import { POWER_KERNEL_EPS, interactionReference, powerKernel64 } from './interaction.js';
+
+/** The GPU term's default regularisation radius of the power kernel (POWER_KERNEL_EPS of src/energies/interaction.ts). */
+const DEFAULT_EPS = 1e-6;
+
+/**
+ * F = 1/(2N²) Σ_{i≠j} W(x_i − x_j) and g_i = (1/N) Σ_{j≠i} ∇W(x_i − x_j) for the power kernel
+ * W = φ_a − φ_b (φ_p(r) = r^p/p, φ_0 = log r), continued below |z| = eps by the quadratic with
+ * W's value and slope at eps (as the GPU does); brute force, each pair once.
+ */
+function powerInteraction(x: Float64Array, n: number, dim: number, a: number, b: number, eps2: number): { value: number; grad: Float64Array } {
+  const phi = (s: number, p: number) => (p === 0 ? 0.5 * Math.log(s) : s ** (0.5 * p) / p);
+  const grad = new Float64Array(n * dim);
+  const z = new Float64Array(dim);
+  let sum = 0;
+  for (let i = 0; i < n; i++) {
+    for (let j = i + 1; j < n; j++) {
+      let s = 0;
+      for (let c = 0; c < dim; c++) {
+        z[c] = x[i * dim + c]! - x[j * dim + c]!;
+        s += z[c]! * z[c]!;
+      }
+      const se = Math.max(s, eps2);
+      const slope = se ** (0.5 * a - 1) - se ** (0.5 * b - 1); // ∇W(z) = slope · z
+      sum += phi(se, a) - phi(se, b) + 0.5 * slope * (s - se);
+      for (let c = 0; c < dim; c++) {
+        grad[i * dim + c] += slope * z[c]!;
+        grad[j * dim + c] -= slope * z[c]!;
+      }
+    }
+  }
+  for (let k = 0; k < grad.length; k++) grad[k] /= n;
+  return { value: sum / Math.max(1, n * n), grad };
+}
 
 /**
  * Options of {@link aggregationFlow}.
@@ -28,7 +60,7 @@ export interface AggregationFlowOptions {
   a?: number;
   /** Repulsion exponent. Default 2 − dim (Newtonian: the steady state is the unit ball). */
   b?: number;
-  /** Power-kernel regularisation radius (as the GPU term). Default POWER_KERNEL_EPS (1e-6). */
+  /** Power-kernel regularisation radius (as the GPU term). Default 1e-6 (the term's default). */
   eps?: number;
   /** Time step h. */
   h: number;
@@ -65,12 +97,12 @@ export function aggregationFlow(x0: ArrayLike<number>, n: number, o: Aggregation
   const dim = o.dim;
   const a = o.a ?? 2;
   const b = o.b ?? 2 - dim;
-  const W = powerKernel64(a, b, Math.fround((o.eps ?? POWER_KERNEL_EPS) ** 2));
+  const eps2 = Math.fround((o.eps ?? DEFAULT_EPS) ** 2);
   const x = Float64Array.from(x0);
-  let r = interactionReference(x, n, dim, W);
+  let r = powerInteraction(x, n, dim, a, b, eps2);
   for (let t = 0; t < o.steps; t++) {
     for (let k = 0; k < x.length; k++) x[k] -= o.h * r.grad[k]!;
-    r = interactionReference(x, n, dim, W);
+    r = powerInteraction(x, n, dim, a, b, eps2);
     if (o.onStep) o.onStep(t + 1, x, r.value, meanSquare(r.grad, n));
   }
   return { x, energy: r.value, residual: meanSquare(r.grad, n) };

@@ -3,11 +3,28 @@
  * benchmarks. They follow the same update order as shaders/integrate.wgsl (including FIRE 2.0
  * and adaptive restart) and draw Langevin noise from the same Philox stream.
  */
-import type { EnergyTerm } from '../energies/types.js';
-import { normal4, seedWords, type Seed } from './random.js';
+import { normal4, type Words2 } from './random.js';
+
+/**
+ * What {@link referenceEnergy} reads of an energy term (the library's EnergyTerm has this shape):
+ * a pointwise potential with its float64 U and ∇U, or a kernel term with its float64 twin.
+ */
+export type ReferenceTerm =
+  | { kind: 'potential'; weight: number; value(x: Float64Array): number; gradient(x: Float64Array): ArrayLike<number> }
+  | { kind: 'kernel'; reference(x: Float64Array, n: number, dim: number): { value: number; grad: ArrayLike<number> } };
+
+/** A Langevin seed, as the flow takes it: an integer (< 2^64) or the two key words [lo, hi]. */
+export type ReferenceSeed = number | bigint | readonly [number, number];
+
+/** The Philox key words (lo, hi) of a seed: its low and high 32 bits. */
+function keyOf(seed: ReferenceSeed): Words2 {
+  if (Array.isArray(seed)) return [seed[0] >>> 0, seed[1] >>> 0];
+  const s = BigInt(seed as number | bigint);
+  return [Number(s & 0xffffffffn), Number((s >> 32n) & 0xffffffffn)];
+}
 
 /** Value and Wasserstein gradient g (N*dim) of a term list, in float64. */
-export function referenceEnergy(terms: EnergyTerm[], x: Float64Array, n: number, dim: number): { value: number; terms: number[]; grad: Float64Array } {
+export function referenceEnergy(terms: readonly ReferenceTerm[], x: Float64Array, n: number, dim: number): { value: number; terms: number[]; grad: Float64Array } {
   const grad = new Float64Array(n * dim);
   const values: number[] = [];
   for (const t of terms) {
@@ -46,7 +63,7 @@ export interface ReferenceFlowOptions {
   /** Langevin temperature. Default 1. */
   temperature?: number;
   /** Langevin seed. Default 1. */
-  seed?: Seed;
+  seed?: ReferenceSeed;
   /** FIRE constants (defaults as in createFlow). */
   fire?: { nDelay?: number; fInc?: number; fDec?: number; alphaStart?: number; fAlpha?: number; hMax?: number; hMin?: number };
   maxDisplacement?: number;
@@ -65,7 +82,7 @@ export function referenceFlow(x0: Float64Array, v0: Float64Array | undefined, o:
   const n = x.length / dim;
   const gam = typeof o.gamma === 'function' ? o.gamma : () => (o.gamma as number | undefined) ?? 0.5;
   const F = { nDelay: 5, fInc: 1.1, fDec: 0.5, alphaStart: 0.1, fAlpha: 0.99, hMax: 10 * o.h, hMin: 0.02 * o.h, ...o.fire };
-  const key = seedWords(o.seed ?? 1);
+  const key = keyOf(o.seed ?? 1);
   let s = 0, h = o.h, alpha = F.alphaStart, nPos = 0, restarts = 0, lastEnergy = Infinity;
   for (let t = 0; t < o.steps; t++) {
     const g = o.gradient(x);

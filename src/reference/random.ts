@@ -1,7 +1,8 @@
 /**
- * CPU twin of shaders/random.wgsl: Philox4x32-10 (Salmon et al., SC 2011; Random123) in exact
+ * CPU oracle of shaders/random.wgsl: Philox4x32-10 (Salmon et al., SC 2011; Random123) in exact
  * u32 arithmetic, the (0, 1) uniform map (exact in f32, so GPU and CPU agree bit for bit) and
- * Box–Muller normals in float64 (the GPU's differ only by its log/sin/cos rounding).
+ * Box–Muller normals in float64 (the GPU's differ only by its log/sin/cos rounding). The key
+ * words of a seed are the library's (src/math/random.ts `seedWords`).
  */
 
 /**
@@ -15,7 +16,7 @@ export type Words4 = readonly [number, number, number, number];
  * Two u32 words (a Philox key).
  *
  * @example
- * const key: Words2 = seedWords(42);
+ * const key: Words2 = [42, 0]; // the key words of seed 42
  */
 export type Words2 = readonly [number, number];
 
@@ -145,30 +146,4 @@ export function normal4(ctr: Words4, key: Words2): [number, number, number, numb
   const t0 = 2 * Math.PI * u[1] - Math.PI;
   const t1 = 2 * Math.PI * u[3] - Math.PI;
   return [r0 * Math.cos(t0), r0 * Math.sin(t0), r1 * Math.cos(t1), r1 * Math.sin(t1)];
-}
-
-/**
- * A seed: a non-negative integer below 2^53, a bigint below 2^64, or the two key words [lo, hi].
- *
- * @example
- * const seeds: Seed[] = [42, 0xdead_beef_cafen, [1, 2]];
- */
-export type Seed = number | bigint | readonly [number, number];
-
-/**
- * Splits a seed into the two u32 key words (lo, hi) that the GPU uses (Params.seed_lo/seed_hi).
- *
- * @example
- * seedWords(2 ** 32 + 5); // [5, 1]
- * seedWords(7n);          // [7, 0]
- */
-export function seedWords(seed: Seed): [number, number] {
-  if (Array.isArray(seed)) return [seed[0] >>> 0, seed[1] >>> 0];
-  if (typeof seed === 'bigint') {
-    if (seed < 0n || seed >= 1n << 64n) throw new RangeError(`wgflow: seed ${seed} is outside [0, 2^64)`);
-    return [Number(seed & 0xffffffffn), Number(seed >> 32n)];
-  }
-  const s = seed as number;
-  if (!Number.isSafeInteger(s) || s < 0) throw new RangeError(`wgflow: seed ${s} must be a non-negative safe integer`);
-  return [s % 4294967296, Math.floor(s / 4294967296)];
 }

@@ -1,9 +1,9 @@
 /**
- * Sliced Wasserstein-2 distance between two point clouds (float64 CPU reference), used to
+ * Sliced Wasserstein-2 distance between two point clouds (float64, on the host), used to
  * measure how close a flow's particles came to a target cloud. Clouds may have different sizes:
  * on each projection the two empirical quantile functions are matched exactly.
  */
-import { mulberry32 } from '../targets.js';
+import { mulberry32 } from './random.js';
 
 /** Options of {@link slicedWasserstein2}. */
 export interface SlicedOptions {
@@ -18,13 +18,13 @@ export interface SlicedOptions {
 
 function checkCloud(a: ArrayLike<number>, dim: number, what: string): number {
   if (!Number.isInteger(dim) || dim < 1 || dim > 3) {
-    throw new Error(`slicedWasserstein2: dim must be 1, 2 or 3 (got ${dim})`);
+    throw new Error(`wgflow: slicedWasserstein2: dim must be 1, 2 or 3 (got ${dim})`);
   }
   if (a.length === 0 || a.length % dim !== 0) {
-    throw new Error(`slicedWasserstein2: ${what} must hold a positive multiple of dim = ${dim} values (got ${a.length})`);
+    throw new Error(`wgflow: slicedWasserstein2: ${what} must hold a positive multiple of dim = ${dim} values (got ${a.length})`);
   }
   for (let i = 0; i < a.length; i++) {
-    if (!Number.isFinite(a[i])) throw new Error(`slicedWasserstein2: ${what} has a non-finite value at index ${i}`);
+    if (!Number.isFinite(a[i])) throw new Error(`wgflow: slicedWasserstein2: ${what} has a non-finite value at index ${i}`);
   }
   return a.length / dim;
 }
@@ -40,7 +40,7 @@ function checkCloud(a: ArrayLike<number>, dim: number, what: string): number {
 export function wasserstein2Sorted1d(a: ArrayLike<number>, b: ArrayLike<number>): number {
   const n = a.length;
   const m = b.length;
-  if (n === 0 || m === 0) throw new Error('wasserstein2Sorted1d: empty measure');
+  if (n === 0 || m === 0) throw new Error('wgflow: wasserstein2Sorted1d: empty measure');
   // Quantile level t·n·m, an integer on every breakpoint.
   let i = 0;
   let j = 0;
@@ -86,7 +86,7 @@ function randomRotation(rand: () => number): number[] {
  */
 export function slicingDirections(dim: number, projections = 128, seed = 1): Float64Array {
   if (!Number.isInteger(projections) || projections < 1) {
-    throw new Error(`slicedWasserstein2: projections must be a positive integer (got ${projections})`);
+    throw new Error(`wgflow: slicedWasserstein2: projections must be a positive integer (got ${projections})`);
   }
   const rand = mulberry32(seed);
   if (dim === 1) return new Float64Array([1]);
@@ -106,7 +106,7 @@ export function slicingDirections(dim: number, projections = 128, seed = 1): Flo
     for (let f = 0; f < frames; f++) out.set(randomRotation(rand), 9 * f); // rows are orthonormal
     return out;
   }
-  throw new Error(`slicedWasserstein2: dim must be 1, 2 or 3 (got ${dim})`);
+  throw new Error(`wgflow: slicedWasserstein2: dim must be 1, 2 or 3 (got ${dim})`);
 }
 
 /**

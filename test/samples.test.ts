@@ -4,13 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import jpeg from 'jpeg-js';
 import {
-  mulberry32,
   pixelToBox,
   pixelWeights,
   samplesFromFile,
   samplesFromPixels,
   validateSamples,
-} from '../src/targets.js';
+} from '../src/samples.js';
+import { mulberry32 } from '../src/math/random.js';
 import { decodeImage, encodePng, loadImage, samplesFromImageFile, sniffImageFormat, writePng } from '../src/io/image.js';
 
 /** A width×height RGBA image filled by f(x, y) -> [r, g, b, a]. */

@@ -9,7 +9,7 @@
  * upwards, so the rows are flipped: the top row of the picture lands at the top of the box.
  */
 
-import { seededUniform } from './init.js';
+import { mulberry32 } from './math/random.js';
 
 /** An axis-aligned box `[xmin, xmax, ymin, ymax]` in math coordinates (y up). */
 export type Box = readonly [xmin: number, xmax: number, ymin: number, ymax: number];
@@ -44,16 +44,6 @@ export interface BrowserSampleOptions extends SampleOptions {
 }
 
 const DEFAULT_BOX: Box = [-1, 1, -1, 1];
-
-/**
- * Small seeded PRNG (mulberry32): uniform numbers in [0, 1) from a 32-bit seed. The same
- * generator as `seededUniform` of init.ts.
- *
- * @example
- * const rand = mulberry32(7);
- * const u = rand(); // 0 <= u < 1, the same for every run with seed 7
- */
-export const mulberry32: (seed: number) => () => number = seededUniform;
 
 /**
  * Checks a sample array: `dim` an integer in 1..3, the length a positive multiple of `dim`
