@@ -136,7 +136,6 @@ function createOwner(device: GPUDevice, label: string) {
   const buffers: GPUBuffer[] = [];
   const kernels: { destroy(): void }[] = [];
   return {
-    kernels,
     buffer(purpose: string, size: number, usage: GPUBufferUsageFlags, data?: ArrayBufferView) {
       const b = createBuffer(device, `${label}.${purpose}`, size, usage, data);
       buffers.push(b);
