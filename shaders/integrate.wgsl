@@ -1,18 +1,39 @@
 // integrate.wgsl: one time step of the chosen flow (METHOD), reading the gradient G that the
-// energy terms wrote and the in-loop reductions of reduce.wgsl (MODE 0) in R:
-//   R[0] = sum |v|^2, R[1] = sum |g|^2, R[2] = sum g.v, R[3] = sum_t w_t sum_i e_t[i] (N times
-//   the energy, up to the terms' constants), R[4] = max |v|^2, R[5] = max |g|^2,
-//   R[6] = max |g_i|/l_i, R[7] = max |v_i|/l_i (l_i: a term's length scale, e.g. the NN distance).
-// Methods (MATH.md "Flows"):
-//   0 gradient:     x <- x - h g
-//   1 accelerated:  v <- v - h (gamma v + g);             x <- x + h v
-//   2 steering:     s = sqrt(mean|v|^2 / mean|g|^2) (0 if mean|g|^2 = 0)
-//                   v <- v - h (gamma v + (1 + gamma s) g); x <- x + h v
-//   3 langevin:     x <- x - h g + sqrt(2 h T) xi,  xi ~ N(0, I) from Philox (random.wgsl)
-//   4 fire:         FIRE 2.0 (Guenole et al. 2020), see fire_decide / fire_kick / fire_move.
-// Adaptive restart (Params.flags bit 0, methods 1 and 2): v <- 0 before the update whenever
-// the energy rose since the previous step (R[3] > State.last_energy).
+// energy terms wrote and the in-loop reductions of reduce.wgsl (MODE 0) in R, by the column
+// names of reduce.wgsl's library part (composed in before this file): R[STEP_VV] = sum |v|^2,
+// R[STEP_GG] = sum |g|^2, R[STEP_GV] = sum g.v, R[STEP_ENERGY] = sum_t w_t sum_i e_t[i] (N times
+// the energy, up to the terms' constants), R[STEP_MAX_G_OVER_L] = max |g_i|/l_i,
+// R[STEP_MAX_V_OVER_L] = max |v_i|/l_i (l_i: a term's length scale, e.g. the NN distance).
+// Methods (docs/math.md):
+//   gradient:     x <- x - h g
+//   accelerated:  v <- v - h (gamma v + g);             x <- x + h v
+//   steering:     s = sqrt(mean|v|^2 / mean|g|^2) (0 if mean|g|^2 = 0)
+//                 v <- v - h (gamma v + (1 + gamma s) g); x <- x + h v
+//   langevin:     x <- x - h g + sqrt(2 h T) xi,  xi ~ N(0, I) from Philox (random.wgsl)
+//   fire:         FIRE 2.0 (Guenole et al. 2020), see fire_decide / fire_kick / fire_move.
+// Adaptive restart (FLAG_RESTART, accelerated and steering): v <- 0 before the update whenever
+// the energy rose since the previous step (R[STEP_ENERGY] > State.last_energy).
 // `advance` (one thread) then moves the integrator state on by one step.
+//
+// The library part below (method codes, Params.flags bits, Params.gamma_mode values) is
+// mirrored by METHOD_CODES of src/gpu/layout.ts and PARAMS_FLAGS, GAMMA_MODES of
+// src/kernels/integrate.ts (test/flow-kernels.test.ts checks them); reduce.wgsl includes it.
+
+const METHOD_GRADIENT: u32 = 0u;
+const METHOD_ACCELERATED: u32 = 1u;
+const METHOD_STEERING: u32 = 2u;
+const METHOD_LANGEVIN: u32 = 3u;
+const METHOD_FIRE: u32 = 4u;
+
+const FLAG_RESTART: u32 = 1u;         // adaptive restart
+const FLAG_AUTO_STEP: u32 = 2u;       // automatic step (auto_step runs before the update)
+const FLAG_LENGTH_SCALE: u32 = 4u;    // a term gives a length scale L (reduce.wgsl reads it)
+
+const GAMMA_CONSTANT: u32 = 0u;       // Params.gamma
+const GAMMA_TABLE: u32 = 1u;          // host-written table GT, from step table_base
+const GAMMA_SCHEDULE: u32 = 2u;       // max(gamma_floor, gamma / (step + gamma_t0))
+
+// ==== kernels ====
 
 override METHOD: u32 = 0u;
 
@@ -22,28 +43,26 @@ override METHOD: u32 = 0u;
 @group(0) @binding(3) var<storage, read> R: array<f32>;           // MODE-0 sums of this step
 @group(0) @binding(4) var<storage, read_write> S: State;
 @group(0) @binding(5) var<uniform> prm: Params;
-@group(0) @binding(6) var<storage, read> GT: array<f32>;          // damping table (gamma_mode 1)
+@group(0) @binding(6) var<storage, read> GT: array<f32>;          // damping table (GAMMA_TABLE)
 @group(0) @binding(7) var<storage, read_write> F: array<atomic<u32>, 4>;  // [0]: first non-finite step
 @group(0) @binding(8) var<storage, read> R2: array<f32>;          // FIRE: MODE-0 sums after the kick
 
-const FLAG_RESTART: u32 = 1u;
-
 // Damping gamma at a step.
 fn damping(step: u32) -> f32 {
-  if (prm.gamma_mode == 1u) { return GT[step - prm.table_base]; }
-  if (prm.gamma_mode == 2u) { return max(prm.gamma_floor, prm.gamma / (f32(step) + prm.gamma_t0)); }
+  if (prm.gamma_mode == GAMMA_TABLE) { return GT[step - prm.table_base]; }
+  if (prm.gamma_mode == GAMMA_SCHEDULE) { return max(prm.gamma_floor, prm.gamma / (f32(step) + prm.gamma_t0)); }
   return prm.gamma;
 }
 
 // Steering ratio s from the MODE-0 sums (the 1/N of both means cancels).
 fn steering_ratio() -> f32 {
-  let gg = R[1];
-  if (gg > 0.0) { return sqrt(R[0] / gg); }
+  let gg = R[STEP_GG];
+  if (gg > 0.0) { return sqrt(R[STEP_VV] / gg); }
   return 0.0;
 }
 
 fn restart_now() -> bool {
-  return (prm.flags & FLAG_RESTART) != 0u && R[3] > S.last_energy;
+  return (prm.flags & FLAG_RESTART) != 0u && R[STEP_ENERGY] > S.last_energy;
 }
 
 fn load_x(i: u32) -> vec3f {
@@ -77,9 +96,9 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   let h = S.h;
   var x = load_x(i);
   let g = load_g(i);
-  if (METHOD == 0u) {
+  if (METHOD == METHOD_GRADIENT) {
     x = x - h * g;
-  } else if (METHOD == 3u) {
+  } else if (METHOD == METHOD_LANGEVIN) {
     let xi = normal4(vec4u(i, S.rng_counter, 0u, 0u), vec2u(prm.seed_lo, prm.seed_hi)).xyz;
     x = x - h * g + sqrt(2.0 * h * prm.temperature) * xi;
   } else {
@@ -87,7 +106,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
     var v = load_v(i);
     if (restart_now()) { v = vec3f(0.0); }
     var coef = 1.0;
-    if (METHOD == 2u) { coef = 1.0 + gam * steering_ratio(); }
+    if (METHOD == METHOD_STEERING) { coef = 1.0 + gam * steering_ratio(); }
     v = v - h * (gam * v + coef * g);
     x = x + h * v;
     store_v(i, v);
@@ -98,47 +117,47 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
 @compute @workgroup_size(1)
 fn advance() {
   S.gamma = damping(S.step);
-  if (METHOD == 2u) { S.s = steering_ratio(); }
-  if (METHOD == 1u || METHOD == 2u) {
+  if (METHOD == METHOD_STEERING) { S.s = steering_ratio(); }
+  if (METHOD == METHOD_ACCELERATED || METHOD == METHOD_STEERING) {
     if (restart_now()) { S.restarts = S.restarts + 1u; }
-    if ((prm.flags & FLAG_RESTART) != 0u) { S.last_energy = R[3]; }
+    if ((prm.flags & FLAG_RESTART) != 0u) { S.last_energy = R[STEP_ENERGY]; }
   }
   S.step = S.step + 1u;
   S.rng_counter = S.rng_counter + 1u;
 }
 
-// ---- Automatic step (Params.flags bit 1), one thread, after the MODE-0 reduction ----
+// ---- Automatic step (FLAG_AUTO_STEP), one thread, after the MODE-0 reduction ----
 // With l_i a term's length scale (the nearest-neighbour distance of the entropy or KL term),
-// R[6] = max |g_i|/l_i and R[7] = max |v_i|/l_i, and f = auto_frac:
-//   gradient:              h = f / R[6]                   (every displacement h|g_i| <= f l_i)
-//   accelerated, steering: h = min(sqrt(f / (c R[6])), f / R[7]),  c = 1 + gamma s (steering)
+// lg = R[STEP_MAX_G_OVER_L] = max |g_i|/l_i, lv = R[STEP_MAX_V_OVER_L] = max |v_i|/l_i, f = auto_frac:
+//   gradient:              h = f / lg                     (every displacement h|g_i| <= f l_i)
+//   accelerated, steering: h = min(sqrt(f / (c lg)), f / lv),  c = 1 + gamma s (steering)
 //                          (h^2 c |g_i| <= f l_i and h |v_i| <= f l_i)
 // clamped to [h_min, h_max]. Close pairs make the entropy force stiff (Lipschitz ~ d / r^2),
 // and |g_i| / l_i ~ d / r_i^2 there, so the same rule also keeps the explicit step stable.
 @compute @workgroup_size(1)
 fn auto_step() {
   var h = prm.h_max;
-  let lg = R[6];
-  let lv = R[7];
-  if (METHOD == 0u) {
+  let lg = R[STEP_MAX_G_OVER_L];
+  let lv = R[STEP_MAX_V_OVER_L];
+  if (METHOD == METHOD_GRADIENT) {
     if (lg > 0.0) { h = min(h, prm.auto_frac / lg); }
   } else {
     var c = 1.0;
-    if (METHOD == 2u) { c = 1.0 + damping(S.step) * steering_ratio(); }
+    if (METHOD == METHOD_STEERING) { c = 1.0 + damping(S.step) * steering_ratio(); }
     if (lg > 0.0) { h = min(h, sqrt(prm.auto_frac / (c * lg))); }
     if (lv > 0.0) { h = min(h, prm.auto_frac / lv); }
   }
   S.h = max(h, prm.h_min);
 }
 
-// ---- FIRE 2.0 (force f = -g, power P = sum f.v = -R[2]) ----
+// ---- FIRE 2.0 (force f = -g, power P = sum f.v = -R[STEP_GV]) ----
 // fire_decide (one thread), on the velocity of the previous step:
 //   P > 0:  n_pos += 1; if n_pos > n_delay: h <- min(h f_inc, h_max), alpha <- alpha f_alpha
 //   P <= 0: n_pos = 0; unless step < n_delay: h <- max(h f_dec, h_min), alpha <- alpha_start;
 //           State.power <= 0 tells fire_kick to step back x <- x - h v / 2 and zero v
 @compute @workgroup_size(1)
 fn fire_decide() {
-  let p = -R[2];
+  let p = -R[STEP_GV];
   S.power = p;
   if (p > 0.0) {
     S.n_pos = S.n_pos + 1u;
@@ -154,7 +173,7 @@ fn fire_decide() {
       S.h = max(S.h * prm.f_dec, prm.h_min);
       S.alpha = prm.alpha_start;
     }
-    if (R[0] > 0.0) { S.restarts = S.restarts + 1u; }
+    if (R[STEP_VV] > 0.0) { S.restarts = S.restarts + 1u; }
   }
 }
 
@@ -183,7 +202,7 @@ fn fire_move(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups)
   let a = S.alpha;
   var v = load_v(i);
   let f = -load_g(i);
-  if (R2[1] > 0.0) { v = (1.0 - a) * v + a * sqrt(R2[0] / R2[1]) * f; }
+  if (R2[STEP_GG] > 0.0) { v = (1.0 - a) * v + a * sqrt(R2[STEP_VV] / R2[STEP_GG]) * f; }
   var dx = h * v;
   let len = length(dx);
   if (prm.max_disp > 0.0 && len > prm.max_disp) { dx = dx * (prm.max_disp / len); }

@@ -4,13 +4,31 @@
 //   writes partials[wg * K + k].
 // Stage 2 (finish): one workgroup folds the partial rows into sums[k].
 // Columns k < KSUM are summed, columns k >= KSUM take the maximum (of non-negative values).
-// MODE 0 (in the step loop), KSUM = 4:
-//   0 sum |v|^2, 1 sum |g|^2, 2 sum g.v, 3 sum_t w_t e_t[i]  |
-//   4 max |v|^2, 5 max |g|^2, 6 max |g_i| / l_i, 7 max |v_i| / l_i   (l_i: length scale, e.g.
-//   the nearest-neighbour distance given by a term; columns 6, 7 are 0 without one)
-// MODE 1 (diagnostics), KSUM = 12 + T:
-//   0 |v|^2, 1 |g|^2, 2 g.v, 3..5 (x - c), 6..11 (x - c)(x - c)^T upper triangle, 12.. e_t | max |v|^2, max |g|^2
+// The library part below names the columns; integrate.wgsl includes it to read the MODE-0 sums.
+// The offsets are mirrored by STEP_COLUMNS and STATS_COLUMNS of src/kernels/reduce.ts, which
+// also feed K and KSUM (test/flow-kernels.test.ts checks that the two agree).
+
+// MODE 0 (in the step loop), KSUM = 4 sums, then 4 maxima (l_i: a term's length scale, e.g.
+// the nearest-neighbour distance; the last two columns are 0 without one).
+const STEP_VV: u32 = 0u;              // sum |v|^2
+const STEP_GG: u32 = 1u;              // sum |g|^2
+const STEP_GV: u32 = 2u;              // sum g.v
+const STEP_ENERGY: u32 = 3u;          // sum_t w_t e_t[i] (N times the energy, up to the terms' constants)
+const STEP_MAX_VV: u32 = 4u;          // max |v|^2
+const STEP_MAX_GG: u32 = 5u;          // max |g|^2
+const STEP_MAX_G_OVER_L: u32 = 6u;    // max |g_i| / l_i
+const STEP_MAX_V_OVER_L: u32 = 7u;    // max |v_i| / l_i
+
+// MODE 1 (diagnostics, T slots), KSUM = STATS_ENERGY + T sums, then max |v|^2, max |g|^2.
 // The shift c = x_0 (first particle) keeps the covariance free of cancellation.
+const STATS_VV: u32 = 0u;             // sum |v|^2
+const STATS_GG: u32 = 1u;             // sum |g|^2
+const STATS_GV: u32 = 2u;             // sum g.v
+const STATS_MEAN: u32 = 3u;           // 3 columns: sum (x - c)
+const STATS_MOMENTS: u32 = 6u;        // 6 columns: sum (x - c)(x - c)^T, upper triangle xx xy xz yy yz zz
+const STATS_ENERGY: u32 = 12u;        // T columns: sum e_t[i]
+
+// ==== kernels ====
 
 override MODE: u32 = 0u;
 override K: u32 = 8u;        // number of columns
@@ -26,12 +44,11 @@ override SERIAL: u32 = 0u;
 @group(0) @binding(3) var<storage, read> E: array<f32>;
 @group(0) @binding(4) var<storage, read_write> partials: array<f32>;
 @group(0) @binding(5) var<uniform> prm: Params;
-@group(0) @binding(6) var<storage, read> W: array<f32>;   // term weights (MODE 0, column 3)
-@group(0) @binding(7) var<storage, read> L: array<f32>;   // per-particle length scale (flags bit 2)
+@group(0) @binding(6) var<storage, read> W: array<f32>;   // term weights (MODE 0, STEP_ENERGY)
+@group(0) @binding(7) var<storage, read> L: array<f32>;   // per-particle length scale (FLAG_LENGTH_SCALE)
 
 const KMAX: u32 = 24u;
 const CH: u32 = 16u;          // columns per shared-memory tree
-const FLAG_LENGTH: u32 = 4u;
 
 var<workgroup> sh: array<f32, 4096>;   // CH * WG (WG = 256)
 
@@ -50,32 +67,37 @@ fn columns(i: u32) -> array<f32, KMAX> {
   let g = load(2u, i);
   let vv = dot(v, v);
   let gg = dot(g, g);
-  out[0] = vv;
-  out[1] = gg;
-  out[2] = dot(g, v);
   if (MODE == 0u) {
+    out[STEP_VV] = vv;
+    out[STEP_GG] = gg;
+    out[STEP_GV] = dot(g, v);
     var e = 0.0;
     for (var t = 0u; t < T; t++) { e += W[t] * E[t * prm.n + i]; }
-    out[3] = e;
-    out[4] = vv;
-    out[5] = gg;
-    if ((prm.flags & FLAG_LENGTH) != 0u) {
+    out[STEP_ENERGY] = e;
+    out[STEP_MAX_VV] = vv;
+    out[STEP_MAX_GG] = gg;
+    if ((prm.flags & FLAG_LENGTH_SCALE) != 0u) {
       // Exact duplicates (l = 0) do not pin the step: the entropy gives them no force.
       let l = L[i * prm.length_stride];
       if (l > 0.0 && is_finite_f32(l)) {
-        out[6] = sqrt(gg) / l;
-        out[7] = sqrt(vv) / l;
+        out[STEP_MAX_G_OVER_L] = sqrt(gg) / l;
+        out[STEP_MAX_V_OVER_L] = sqrt(vv) / l;
       }
     }
     return out;
   }
+  out[STATS_VV] = vv;
+  out[STATS_GG] = gg;
+  out[STATS_GV] = dot(g, v);
   let z = load(0u, i) - load(0u, 0u);
-  out[3] = z.x; out[4] = z.y; out[5] = z.z;
-  out[6] = z.x * z.x; out[7] = z.x * z.y; out[8] = z.x * z.z;
-  out[9] = z.y * z.y; out[10] = z.y * z.z; out[11] = z.z * z.z;
-  for (var t = 0u; t < T; t++) { out[12u + t] = E[t * prm.n + i]; }
-  out[12u + T] = vv;
-  out[13u + T] = gg;
+  let m = STATS_MEAN;
+  out[m] = z.x; out[m + 1u] = z.y; out[m + 2u] = z.z;
+  let q = STATS_MOMENTS;
+  out[q] = z.x * z.x; out[q + 1u] = z.x * z.y; out[q + 2u] = z.x * z.z;
+  out[q + 3u] = z.y * z.y; out[q + 4u] = z.y * z.z; out[q + 5u] = z.z * z.z;
+  for (var t = 0u; t < T; t++) { out[STATS_ENERGY + t] = E[t * prm.n + i]; }
+  out[STATS_ENERGY + T] = vv;
+  out[STATS_ENERGY + T + 1u] = gg;
   return out;
 }
 

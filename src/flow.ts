@@ -1,146 +1,21 @@
 /**
- * createFlow(): owns the particle buffers, encodes many steps per submission, reads
- * diagnostics back on demand. Data flows one way: spec → device resources → step loop on
- * the GPU → on-demand readback.
+ * createFlow(): owns the particle buffers, wires the kernels (potential, kernel terms,
+ * reductions, integrator), encodes many steps per submission and reads diagnostics back on
+ * demand. Data flows one way: spec → device resources → step loop on the GPU → on-demand
+ * readback. Options and their defaults: ./flow/options.ts; stats decoding: ./flow/stats.ts.
  */
-import { commonWgsl, integrateWgsl, potentialWgsl, randomWgsl, reduceWgsl } from './shaders.gen.js';
-import { seedWords, type Seed } from './math/random.js';
-import { createBuffer, dispatchFor, maxBindingBytes, readBuffer, withErrorScopes, writeView, WORKGROUP_SIZE } from './gpu/resources.js';
-import { bindGroup, bindingLayout, pipeline, type BindingKind, type SourceSpan } from './gpu/pipelines.js';
-import { METHOD_CODES, PARAMS_FIELDS, fieldOffset, STATE_FIELDS, STATE_SIZE, packStruct, unpackStruct, type ParamsName } from './gpu/layout.js';
-import type { EnergyTerm, KernelTerm, PotentialTerm, TermKernel } from './energies/types.js';
-import { generatePositions, type InitSpec } from './init.js';
-import { deviceProfile } from './gpu/device.js';
+import { createBuffer, readBuffer, withErrorScopes, writeView } from './gpu/resources.js';
+import { fieldOffset, PARAMS_FIELDS, STATE_FIELDS, STATE_SIZE, unpackStruct } from './gpu/layout.js';
+import type { EnergyTerm, TermKernel } from './energies/types.js';
+import { createPotentialKernel, type PlacedPotential, type PotentialKernel } from './kernels/potential.js';
+import { createFlowReduce, type FlowReduce } from './kernels/reduce.js';
+import { ALL_FINITE, createIntegrator, type Integrator } from './kernels/integrate.js';
+import { resolveFlowOptions, type FlowOptions, type Method, type ResolvedFlowOptions } from './flow/options.js';
+import { initialState, packParams } from './flow/params.js';
+import { decodeStats, type FlowDiagnostics, type FlowStats } from './flow/stats.js';
 
-/** The flows of MATH.md implemented by the integrator. */
-export type Method = 'gradient' | 'accelerated' | 'steering' | 'langevin' | 'fire';
-
-/** FIRE 2.0 constants (Bitzek et al. 2006; Guénolé et al. 2020). */
-export interface FireOptions {
-  /** Steps with P > 0 before the step may grow (N_delay / N_min). Default 5. */
-  nDelay?: number;
-  /** Step growth. Default 1.1. */
-  fInc?: number;
-  /** Step shrink. Default 0.5. */
-  fDec?: number;
-  /** Mixing coefficient after a reset. Default 0.1. */
-  alphaStart?: number;
-  /** Mixing decay. Default 0.99. */
-  fAlpha?: number;
-  /** Largest step. Default 10 h. */
-  hMax?: number;
-  /** Smallest step. Default 0.02 h. */
-  hMin?: number;
-}
-
-/** A damping schedule evaluated on the GPU: `γ(t) = max(floor, c / (t + t0))` at step t. */
-export interface InverseDamping {
-  schedule: 'inverse';
-  c: number;
-  /** Offset t0 > 0. Default 1. */
-  t0?: number;
-  /** Lower bound. Default 0. */
-  floor?: number;
-}
-
-/** Damping γ ≥ 0: a constant, a function of the step (tabulated on the host per submission), or a GPU schedule. */
-export type Damping = number | ((step: number) => number) | InverseDamping;
-
-/** Options of {@link createFlow}. */
-export interface FlowOptions {
-  /** Spatial dimension: 1, 2 or 3. */
-  dim: number;
-  /** Initial positions (N·dim float32, row-major) or a built-in generator spec. */
-  positions: Float32Array | InitSpec;
-  /** Initial velocities (N·dim). Default zeros. */
-  velocities?: Float32Array;
-  /** The energy: a weighted sum of terms. Default [] (F = 0). */
-  energy?: EnergyTerm[];
-  /**
-   * Kernel terms evaluated only by `stats()` (never in the step loop), reported in
-   * `stats().monitors` and not added to the energy: e.g. the KL estimate to target samples
-   * while the flow follows another energy. Default [].
-   */
-  monitor?: KernelTerm[];
-  /** The flow. Default 'gradient'. */
-  method?: Method;
-  /**
-   * Time step h > 0 (MATH.md's convention: g carries the factor N, so h does not depend on N),
-   * or 'auto': a global step computed on the GPU every step from the current state so that no
-   * particle moves more than `autoStep.fraction` of its nearest-neighbour distance (see
-   * `autoStep`; needs a term with a length scale: entropy or KL to samples; methods gradient,
-   * accelerated, steering).
-   */
-  h: number | 'auto';
-  /**
-   * The automatic step (h: 'auto'). With l_i the nearest-neighbour distance and f = fraction:
-   * gradient h = f / max_i(|g_i|/l_i); accelerated and steering
-   * h = min( sqrt(f / (c max_i |g_i|/l_i)), f / max_i(|v_i|/l_i) ), c = 1 + γ s; then clamped
-   * to [hMin, hMax]. Defaults: fraction 0.1 (gradient) or 0.01 (accelerated, steering), hMax
-   * 0.05, hMin 1e-9. The plateau of the estimated Fokker–Planck energy rises with the step
-   * (about 0.25 above the minimum at fraction 0.1 for the damped flows, 0.005 at 0.01; the
-   * error depends on the fraction, not on N): see docs/step-control.md.
-   */
-  autoStep?: { fraction?: number; hMax?: number; hMin?: number };
-  /** Damping γ ≥ 0 of the accelerated and steering flows. Default 0.5. */
-  gamma?: Damping;
-  /** Langevin temperature 1/β: `x ← x − h ∇U + sqrt(2h/β) ξ`. Default 1. */
-  temperature?: number;
-  /** Seed of the Langevin noise (Philox 4x32-10 key). Same seed, same trajectory on the same adapter. Default 1. */
-  seed?: Seed;
-  /** FIRE constants (method 'fire'). */
-  fire?: FireOptions;
-  /** Largest displacement of one particle in one FIRE step (0 or absent: no cap). */
-  maxDisplacement?: number;
-  /**
-   * Adaptive restart for 'accelerated' and 'steering': zero the velocities before a step
-   * whenever the energy rose since the previous step (O'Donoghue and Candès, function scheme).
-   * Default false.
-   */
-  restart?: boolean;
-  /**
-   * How GPU reductions combine partial sums: 'tree' (shared-memory trees, for GPUs) or
-   * 'serial' (barrier-free per-thread partials folded by one thread, for CPU fallback adapters
-   * where a workgroup barrier is very expensive). Default: 'serial' on fallback adapters, else 'tree'.
-   */
-  reduction?: 'tree' | 'serial';
-  /** Steps encoded per command buffer. Default 64. */
-  stepsPerSubmit?: number;
-  /** Prefix of GPU object labels. Default 'wgflow.flow'. */
-  label?: string;
-}
-
-/** Diagnostics (MATH.md), computed by GPU reductions at the current positions. */
-export interface FlowStats {
-  /** Steps taken. */
-  step: number;
-  /** Total energy Σ_t F_t. */
-  energy: number;
-  /** Energy of each term by label. */
-  terms: Record<string, number>;
-  /** Values of the monitor terms by label (not part of `energy`). */
-  monitors: Record<string, number>;
-  /** Kinetic energy ½ mean |v|². */
-  kinetic: number;
-  /** Residual mean |g|². */
-  residual: number;
-  /** Mean of the particles (length dim). */
-  mean: number[];
-  /** Covariance (dim × dim, row-major, population normalisation 1/N). */
-  covariance: number[];
-  /** Current step size h (changes under adaptive schemes). */
-  h: number;
-  /** Damping used by the last step. */
-  gamma: number;
-  /** Steering ratio s of the last step (steering flow). */
-  s: number;
-  /** FIRE mixing coefficient α. */
-  alpha: number;
-  /** FIRE power P = Σ f·v of the last step. */
-  power: number;
-  /** Velocity resets so far (FIRE, adaptive restart). */
-  restarts: number;
-}
+export type { Method, FireOptions, InverseDamping, Damping, FlowOptions } from './flow/options.js';
+export type { FlowStats, FlowDiagnostics } from './flow/stats.js';
 
 /** Options of {@link Flow.step}. */
 export interface StepOptions {
@@ -175,6 +50,15 @@ export interface Flow {
   encodeSteps(pass: GPUComputePassEncoder, count?: number): void;
   /** Diagnostics at the current positions (one small readback). Throws if the positions became non-finite (also under encodeSteps) or a term evaluates to NaN, naming it. */
   stats(): Promise<FlowStats>;
+  /**
+   * What the kernels report at the current positions: evaluates the energy and monitor terms
+   * once (like stats()), then returns, per kernel term and per monitor (by label), that
+   * kernel's `diagnostics()` (e.g. entropy: grid cell size, occupied buckets, largest bucket,
+   * brute-force fallback and escalated queries; {} for a term that reports none), with the
+   * flow's own step and first non-finite step (null if none). Never throws on a divergence:
+   * it reports it. Not for the hot loop.
+   */
+  diagnostics(): Promise<FlowDiagnostics>;
   /** Current positions, N·dim float32. */
   positions(): Promise<Float32Array>;
   /** Current velocities, N·dim float32. */
@@ -191,73 +75,8 @@ export interface Flow {
   destroy(): void;
 }
 
-const DEFAULT_GAMMA = 0.5;
-const MAX_TERMS = 8;
-
 function fail(msg: string): never {
   throw new Error(`wgflow: ${msg}`);
-}
-
-/** Validates and normalises options before any GPU object exists (nothing half-built). */
-function validate(device: GPUDevice, o: FlowOptions): { x: Float32Array; n: number; method: Method; terms: EnergyTerm[]; monitors: KernelTerm[] } {
-  if (!o || typeof o !== 'object') fail('createFlow needs an options object');
-  const dim = o.dim;
-  if (![1, 2, 3].includes(dim)) fail(`dim must be 1, 2 or 3 (got ${dim})`);
-  const limit = maxBindingBytes(device);
-  const terms = o.energy ?? [];
-  if (!Array.isArray(terms)) fail('energy must be an array of terms');
-  const monitors = o.monitor ?? [];
-  if (!Array.isArray(monitors) || monitors.some((t) => !t || t.kind !== 'kernel')) fail('monitor must be an array of kernel terms (entropy(), klToSamples(), interaction())');
-  const slots = terms.length + monitors.length;
-  const checkLimit = (n: number) => {
-    // The largest per-particle buffer is the positions (N·dim f32) or the energy densities (T·N f32).
-    const need = Math.max(n * dim * 4, Math.max(1, slots) * n * 4);
-    if (need > limit) {
-      fail(`N = ${n} needs a ${need}-byte buffer but this device allows ${limit} bytes per storage binding ` +
-        `(min of maxStorageBufferBindingSize ${device.limits.maxStorageBufferBindingSize} and maxBufferSize ${device.limits.maxBufferSize}); ` +
-        `the largest N for dim = ${dim} with ${slots} terms is ${Math.floor(limit / (4 * Math.max(dim, slots, 1)))}`);
-    }
-  };
-  if (!(o.positions instanceof Float32Array) && o.positions && typeof o.positions === 'object' && Number.isInteger(o.positions.n)) checkLimit(o.positions.n);
-  const x = o.positions instanceof Float32Array ? o.positions : o.positions && typeof o.positions === 'object' ? generatePositions(o.positions, dim) : fail('positions must be a Float32Array or an init spec');
-  if (x.length % dim !== 0) fail(`positions length ${x.length} is not a multiple of dim ${dim}`);
-  const n = x.length / dim;
-  if (n === 0) fail('N = 0: a flow needs at least one particle');
-  for (let k = 0; k < x.length; k++) {
-    if (!Number.isFinite(x[k]!)) fail(`positions[${k}] (particle ${Math.floor(k / dim)}) is ${x[k]}: positions must be finite`);
-  }
-  if (o.velocities) {
-    if (o.velocities.length !== x.length) fail(`velocities length ${o.velocities.length} differs from positions length ${x.length}`);
-    for (let k = 0; k < o.velocities.length; k++) if (!Number.isFinite(o.velocities[k]!)) fail(`velocities[${k}] is not finite`);
-  }
-  const method = o.method ?? 'gradient';
-  if (!['gradient', 'accelerated', 'steering', 'langevin', 'fire'].includes(method)) fail(`unknown method '${method}' (use 'gradient', 'accelerated', 'steering', 'langevin' or 'fire')`);
-  if (o.temperature !== undefined && !(Number.isFinite(o.temperature) && o.temperature >= 0)) fail(`temperature must be finite and ≥ 0 (got ${o.temperature})`);
-  if (o.maxDisplacement !== undefined && !(Number.isFinite(o.maxDisplacement) && o.maxDisplacement >= 0)) fail(`maxDisplacement must be finite and ≥ 0 (got ${o.maxDisplacement})`);
-  const fo = o.fire ?? {};
-  for (const [k, v] of Object.entries(fo)) if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) fail(`fire.${k} must be a finite number ≥ 0 (got ${v})`);
-  if (fo.fInc !== undefined && fo.fInc < 1) fail('fire.fInc must be ≥ 1');
-  if (fo.fDec !== undefined && !(fo.fDec > 0 && fo.fDec <= 1)) fail('fire.fDec must be in (0, 1]');
-  if (fo.alphaStart !== undefined && fo.alphaStart > 1) fail('fire.alphaStart must be in [0, 1]');
-  if (fo.nDelay !== undefined && !Number.isInteger(fo.nDelay)) fail('fire.nDelay must be an integer');
-  if (o.h === 'auto') {
-    if (!['gradient', 'accelerated', 'steering'].includes(method)) fail(`h: 'auto' is for the gradient, accelerated and steering flows (FIRE adapts its own step; Langevin needs a fixed h)`);
-    const a = o.autoStep ?? {};
-    for (const [k, v] of Object.entries(a)) if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) fail(`autoStep.${k} must be a finite number > 0 (got ${v})`);
-  } else if (typeof o.h !== 'number' || !Number.isFinite(o.h) || o.h <= 0) fail(`h must be a finite number > 0 or 'auto' (got ${o.h})`);
-  const g = o.gamma ?? DEFAULT_GAMMA;
-  if (typeof g === 'number') {
-    if (!Number.isFinite(g) || g < 0) fail(`gamma must be finite and ≥ 0 (got ${g})`);
-  } else if (typeof g === 'object') {
-    if (g.schedule !== 'inverse' || !(g.c >= 0) || !Number.isFinite(g.c) || !((g.t0 ?? 1) > 0) || !((g.floor ?? 0) >= 0)) fail('gamma schedule must be { schedule: "inverse", c ≥ 0, t0 > 0, floor ≥ 0 }');
-  } else if (typeof g !== 'function') fail('gamma must be a number, a function of the step or a schedule object');
-  if (slots > MAX_TERMS) fail(`at most ${MAX_TERMS} energy and monitor terms (got ${slots})`);
-  for (const t of terms) if (!t || (t.kind !== 'potential' && t.kind !== 'kernel')) fail('energy terms must come from wgflow term factories (quadratic(), entropy(), ...)');
-  if (o.reduction !== undefined && o.reduction !== 'tree' && o.reduction !== 'serial') fail(`reduction must be 'tree' or 'serial' (got ${o.reduction})`);
-  const spsOk = o.stepsPerSubmit === undefined || (Number.isInteger(o.stepsPerSubmit) && o.stepsPerSubmit >= 1);
-  if (!spsOk) fail('stepsPerSubmit must be a positive integer');
-  checkLimit(n);
-  return { x, n, method, terms, monitors };
 }
 
 function uniqueLabels(terms: EnergyTerm[]): string[] {
@@ -269,47 +88,363 @@ function uniqueLabels(terms: EnergyTerm[]): string[] {
   });
 }
 
-/** Generates the potential kernel for the potential terms (weights and parameters live in P). */
-function potentialSource(terms: { term: PotentialTerm; slot: number; base: number }[]): { code: string; spans: SourceSpan[]; params: number[] } {
-  let fns = '';
-  let calls = '';
-  const params: number[] = [];
-  const spansRel: { name: string; offset: number; lines: number }[] = [];
-  for (const { term, slot, base } of terms) {
-    const id = `t${slot}`;
-    params.push(term.weight, ...term.params);
-    fns += `fn prm_${id}(j: u32) -> f32 { return P[${base + 1}u + j]; }\n`;
-    const piece = term.wgsl(id);
-    if (term.userCode) {
-      const before = (fns.match(/\n/g) ?? []).length;
-      // The first line of a user piece is the param_ wrapper; user code follows it.
-      spansRel.push({ name: `the WGSL of term '${term.label}'`, offset: before + 1, lines: piece.split('\n').length });
-    }
-    fns += piece + '\n';
-    calls += `  { E[${slot}u * n + i] = U_${id}(x); g += P[${base}u] * dU_${id}(x); }\n`;
+/** The flow's own buffers (the kernels allocate and free theirs). */
+interface FlowBuffers {
+  positions: GPUBuffer;
+  velocities: GPUBuffer;
+  gradient: GPUBuffer;
+  /** Energy densities, slot-major: energy terms, then monitors. */
+  energy: GPUBuffer;
+  /** The Params uniform. */
+  params: GPUBuffer;
+  state: GPUBuffer;
+  /** [0]: first non-finite step (ALL_FINITE: none). */
+  flags: GPUBuffer;
+  /** Damping values of one submission (damping functions). */
+  gammaTable: GPUBuffer;
+  /** Term weights of the step sums. */
+  weights: GPUBuffer;
+  /** Where monitors add their (unused) gradients. */
+  monitorGradient?: GPUBuffer;
+}
+
+/** Everything a flow's methods use, created once. */
+interface FlowParts {
+  device: GPUDevice;
+  o: ResolvedFlowOptions;
+  buffers: FlowBuffers;
+  /** Unique labels of the energy terms, then the monitors. */
+  labels: string[];
+  potential: PotentialKernel;
+  /** Energy slot → GPU side of a kernel term. */
+  termKernels: Map<number, TermKernel>;
+  monitorKernels: TermKernel[];
+  reduce: FlowReduce;
+  integrator: Integrator;
+  /** Current term weights (host mirror). */
+  weights: number[];
+  /** Host mirror of State.step. */
+  stepCount: number;
+  /** Set by destroy() and by a device loss (the reason). */
+  status: { destroyed: boolean; lost?: string };
+}
+
+const FLAGS_INIT = new Uint32Array([ALL_FINITE, 0, 0, 0]);
+
+/** What a flow creates, destroyed together (kernels first, then buffers). */
+function createOwner(device: GPUDevice, label: string) {
+  const buffers: GPUBuffer[] = [];
+  const kernels: { destroy(): void }[] = [];
+  return {
+    buffer(purpose: string, size: number, usage: GPUBufferUsageFlags, data?: ArrayBufferView) {
+      const b = createBuffer(device, `${label}.${purpose}`, size, usage, data);
+      buffers.push(b);
+      return b;
+    },
+    adopt<K extends { destroy(): void }>(k: K): K {
+      kernels.push(k);
+      return k;
+    },
+    destroy() {
+      for (const k of kernels) k.destroy();
+      for (const b of buffers) b.destroy();
+    },
+  };
+}
+type Owner = ReturnType<typeof createOwner>;
+
+function allocateBuffers(o: ResolvedFlowOptions, own: Owner): FlowBuffers {
+  const S = GPUBufferUsage.STORAGE, CS = GPUBufferUsage.COPY_SRC, CD = GPUBufferUsage.COPY_DST;
+  const { n, dim, terms } = o;
+  const slots = terms.length + o.monitors.length;
+  return {
+    positions: own.buffer('positions', n * dim * 4, S | CS | CD | GPUBufferUsage.VERTEX, o.positions),
+    velocities: own.buffer('velocities', n * dim * 4, S | CS | CD | GPUBufferUsage.VERTEX, o.velocities),
+    gradient: own.buffer('gradient', n * dim * 4, S | CS),
+    energy: own.buffer('energy', Math.max(1, slots) * n * 4, S | CS),
+    params: own.buffer('params', 4 * PARAMS_FIELDS.length, GPUBufferUsage.UNIFORM | CD),
+    state: own.buffer('state', STATE_SIZE, S | CS | CD, new Uint8Array(initialState(o))),
+    flags: own.buffer('flags', 16, S | CS | CD, FLAGS_INIT),
+    gammaTable: own.buffer('gammaTable', o.stepsPerSubmit * 4, S | CD),
+    weights: own.buffer('weights', Math.max(1, terms.length) * 4, S | CD, new Float32Array(terms.length ? terms.map((t) => t.weight) : [0])),
+    monitorGradient: o.monitors.length ? own.buffer('monitorGradient', n * dim * 4, S | CD) : undefined,
+  };
+}
+
+/** The GPU sides of the kernel terms (adding to G) and of the monitors (adding to a scratch gradient). */
+async function createTermKernels(device: GPUDevice, o: ResolvedFlowOptions, b: FlowBuffers, own: Owner) {
+  const { n, dim, label } = o;
+  const termKernels = new Map<number, TermKernel>();
+  for (const [slot, t] of o.terms.entries()) {
+    if (t.kind !== 'kernel') continue;
+    const k = own.adopt(await t.create({ device, n, dim, positions: b.positions, grad: b.gradient, energy: b.energy, slot, label: `${label}.term${slot}` }));
+    termKernels.set(slot, k);
   }
-  const head = commonWgsl + '\n';
-  const [pre, post] = potentialWgsl.split('//#TERMS');
-  const code = head + pre + fns + post!.replace('//#CALLS', calls);
-  const firstFnLine = (head + pre).split('\n').length; // 1-based line of the first spliced line
-  const spans = spansRel.map((s) => ({ name: s.name, firstLine: firstFnLine + s.offset, lineCount: s.lines - 1 }));
-  return { code, spans, params: params.length ? params : [0] };
+  const monitorKernels: TermKernel[] = [];
+  for (const [j, t] of o.monitors.entries()) {
+    const slot = o.terms.length + j;
+    monitorKernels.push(own.adopt(await t.create({ device, n, dim, positions: b.positions, grad: b.monitorGradient!, energy: b.energy, slot, label: `${label}.monitor${j}` })));
+  }
+  return { termKernels, monitorKernels };
+}
+
+/** Builds every kernel of a flow over its buffers, in dependency order. */
+async function buildParts(device: GPUDevice, o: ResolvedFlowOptions, own: Owner, status: FlowParts['status']): Promise<FlowParts> {
+  const { n, dim, label } = o;
+  const b = allocateBuffers(o, own);
+  const pots: PlacedPotential[] = [];
+  o.terms.forEach((term, slot) => { if (term.kind === 'potential') pots.push({ term, slot }); });
+  const potential = own.adopt(await createPotentialKernel(device, { n, dim, terms: pots, buffers: b, label }));
+  const { termKernels, monitorKernels } = await createTermKernels(device, o, b, own);
+  const lengthScale = [...termKernels.values()].find((k) => k.lengthScale)?.lengthScale;
+  if (o.autoStep && !lengthScale) fail(`h: 'auto' needs a term with a length scale (entropy() or klToSamples()); give a fixed h for this energy`);
+  device.queue.writeBuffer(b.params, 0, packParams(o, lengthScale?.stride));
+  const reduce = own.adopt(await createFlowReduce(device, {
+    n, dim, stepSlots: o.terms.length, statsSlots: o.terms.length + o.monitors.length,
+    serial: o.reduction === 'serial', buffers: { ...b, lengthScale: lengthScale?.buffer }, label,
+  }));
+  const integrator = own.adopt(await createIntegrator(device, { method: o.method, n, dim, autoStep: o.autoStep, restart: o.restart, reduce, buffers: b, label }));
+  return {
+    device, o, buffers: b, labels: uniqueLabels([...o.terms, ...o.monitors]),
+    potential, termKernels, monitorKernels, reduce, integrator,
+    weights: o.terms.map((t) => t.weight), stepCount: 0, status,
+  };
+}
+
+/** The force: the potential kernel writes G, then each kernel term adds to it. */
+function encodeForce(c: FlowParts, pass: GPUComputePassEncoder): void {
+  c.potential.encode(pass);
+  for (const k of c.termKernels.values()) k.encode(pass);
+}
+
+/** Submits one evaluation of the energy and the monitors at the current positions (and the stats sums). */
+function submitEvaluation(c: FlowParts, what: string, withSums: boolean): void {
+  const enc = c.device.createCommandEncoder({ label: `${c.o.label}.${what}` });
+  if (c.buffers.monitorGradient) enc.clearBuffer(c.buffers.monitorGradient);
+  const pass = enc.beginComputePass({ label: `${c.o.label}.${what}` });
+  encodeForce(c, pass);
+  for (const k of c.monitorKernels) k.encode(pass);
+  if (withSums) c.reduce.encode(pass, 'stats');
+  pass.end();
+  c.device.queue.submit([enc.finish()]);
+}
+
+function alive(c: FlowParts): void {
+  if (c.status.lost) fail(c.status.lost);
+  if (c.status.destroyed) fail('this flow has been destroyed');
+}
+
+async function readState(c: FlowParts) {
+  return unpackStruct(STATE_FIELDS, await readBuffer(c.device, c.buffers.state, STATE_SIZE));
+}
+
+/** The first non-finite step, or null. */
+async function nonFiniteStep(c: FlowParts): Promise<number | null> {
+  const f = new Uint32Array(await readBuffer(c.device, c.buffers.flags, 16));
+  return f[0] === ALL_FINITE ? null : f[0]!;
+}
+
+async function checkFinite(c: FlowParts): Promise<void> {
+  const step = await nonFiniteStep(c);
+  if (step !== null) {
+    fail(`the flow produced a non-finite position or velocity at step ${step} (method ${c.o.method}, h = ${c.o.hOption}); ` +
+      'the step is probably too large for this energy. The state is kept for inspection; restore a checkpoint to continue.');
+  }
+}
+
+/** Writes the damping function's values for the next `m` steps. */
+function tabulateDamping(c: FlowParts, gamma: (step: number) => number, m: number): void {
+  const table = new Float32Array(m);
+  for (let k = 0; k < m; k++) {
+    const gv = gamma(c.stepCount + k);
+    if (!Number.isFinite(gv) || gv < 0) fail(`gamma(${c.stepCount + k}) = ${gv}: damping must be finite and ≥ 0`);
+    table[k] = gv;
+  }
+  c.device.queue.writeBuffer(c.buffers.gammaTable, 0, table);
+  c.device.queue.writeBuffer(c.buffers.params, fieldOffset(PARAMS_FIELDS, 'table_base'), new Uint32Array([c.stepCount]));
+}
+
+/** flow.step: submissions of stepsPerSubmit steps, each waited for while the next one runs. */
+async function runSteps(c: FlowParts, count: number, opts: StepOptions): Promise<void> {
+  alive(c);
+  if (!Number.isInteger(count) || count < 0) fail(`step count must be a non-negative integer (got ${count})`);
+  const { device, o } = c;
+  await withErrorScopes(device, 'flow.step', async () => {
+    let done = 0;
+    let pending: Promise<void> | undefined;
+    let pendingDone = 0;
+    while (done < count) {
+      const m = Math.min(o.stepsPerSubmit, count - done);
+      if (typeof o.gamma === 'function') tabulateDamping(c, o.gamma, m);
+      const enc = device.createCommandEncoder({ label: `${o.label}.steps` });
+      const pass = enc.beginComputePass({ label: `${o.label}.steps` });
+      for (let k = 0; k < m; k++) encodeStep(c, pass);
+      pass.end();
+      device.queue.submit([enc.finish()]);
+      done += m;
+      c.stepCount += m;
+      if (pending) {
+        await pending;
+        opts.onProgress?.(pendingDone, count);
+      }
+      pending = device.queue.onSubmittedWorkDone();
+      pendingDone = done;
+    }
+    if (pending) {
+      await pending;
+      opts.onProgress?.(pendingDone, count);
+    }
+  });
+  alive(c);
+  await checkFinite(c);
+}
+
+function encodeStep(c: FlowParts, pass: GPUComputePassEncoder): void {
+  encodeForce(c, pass);
+  c.integrator.encode(pass);
+}
+
+async function readStats(c: FlowParts): Promise<FlowStats> {
+  alive(c);
+  const { device, o } = c;
+  return withErrorScopes(device, 'flow.stats', async () => {
+    submitEvaluation(c, 'stats', true);
+    // Steps recorded with encodeSteps() are never checked by step(): a divergence they caused
+    // is reported here too (the flag is cleared by restore()).
+    const [sums, state, shift] = await Promise.all([
+      readBuffer(device, c.reduce.stats, c.reduce.statsBytes),
+      readState(c),
+      readBuffer(device, c.buffers.positions, o.dim * 4),
+      checkFinite(c),
+    ]);
+    const T = o.terms.length;
+    return decodeStats({
+      n: o.n, dim: o.dim, sums: new Float32Array(sums), state, shift: new Float32Array(shift),
+      terms: o.terms.map((_, slot) => ({ label: c.labels[slot]!, weight: c.weights[slot]!, constant: c.termKernels.get(slot)?.constant() ?? 0 })),
+      monitors: o.monitors.map((t, j) => ({ label: c.labels[T + j]!, weight: t.weight, constant: c.monitorKernels[j]!.constant() })),
+    });
+  });
+}
+
+async function readDiagnostics(c: FlowParts): Promise<FlowDiagnostics> {
+  alive(c);
+  const { device, o } = c;
+  return withErrorScopes(device, 'flow.diagnostics', async () => {
+    submitEvaluation(c, 'diagnostics', false);
+    const of = async (k: TermKernel) => (k.diagnostics ? k.diagnostics() : {});
+    const slots = [...c.termKernels.keys()];
+    const [state, nonFinite, termDiags, monitorDiags] = await Promise.all([
+      readState(c),
+      nonFiniteStep(c),
+      Promise.all(slots.map((slot) => of(c.termKernels.get(slot)!))),
+      Promise.all(c.monitorKernels.map(of)),
+    ]);
+    const T = o.terms.length;
+    return {
+      step: state.step,
+      nonFiniteStep: nonFinite,
+      terms: Object.fromEntries(slots.map((slot, j) => [c.labels[slot]!, termDiags[j]!])),
+      monitors: Object.fromEntries(monitorDiags.map((d, j) => [c.labels[T + j]!, d])),
+    };
+  });
+}
+
+function restoreCheckpoint(c: FlowParts, cp: FlowCheckpoint): void {
+  alive(c);
+  const { device, o: { n, dim, method }, buffers: b } = c;
+  if (cp.n !== n || cp.dim !== dim || cp.method !== method) fail(`checkpoint is for n=${cp.n}, dim=${cp.dim}, ${cp.method}; this flow is n=${n}, dim=${dim}, ${method}`);
+  if (cp.positions.length !== n * dim || cp.velocities.length !== n * dim || cp.state.byteLength !== STATE_SIZE) fail('checkpoint arrays have the wrong sizes');
+  writeView(device, b.positions, 0, cp.positions);
+  writeView(device, b.velocities, 0, cp.velocities);
+  writeView(device, b.state, 0, cp.state);
+  device.queue.writeBuffer(b.flags, 0, FLAGS_INIT);
+  c.stepCount = new DataView(cp.state.buffer, cp.state.byteOffset).getUint32(0, true);
+}
+
+function setTermWeight(c: FlowParts, which: string | number, w: number): void {
+  alive(c);
+  const labels = c.labels.slice(0, c.o.terms.length);
+  const slot = typeof which === 'number' ? which : labels.indexOf(which);
+  if (slot < 0 || slot >= labels.length) fail(`no energy term '${which}' (terms: ${labels.join(', ')})`);
+  if (!Number.isFinite(w)) fail(`weight must be finite (got ${w})`);
+  const kernel = c.termKernels.get(slot);
+  if (kernel) {
+    if (!kernel.setWeight) fail(`term '${labels[slot]}' does not support changing its weight`);
+    kernel.setWeight(w);
+  } else {
+    c.potential.setWeight(slot, w);
+  }
+  c.device.queue.writeBuffer(c.buffers.weights, slot * 4, new Float32Array([w]));
+  c.weights[slot] = w;
+}
+
+/** The Flow object over its parts; `destroy` frees what `own` holds. */
+function flowObject(c: FlowParts, destroy: () => void): Flow {
+  const { device, o: { n, dim, method }, buffers: b } = c;
+  const read = async (buffer: GPUBuffer) => {
+    alive(c);
+    return new Float32Array(await readBuffer(device, buffer, n * dim * 4));
+  };
+  return {
+    device, n, dim, method,
+    buffers: { positions: b.positions, velocities: b.velocities, gradient: b.gradient, state: b.state },
+    termLabels: c.labels.slice(0, c.o.terms.length),
+    step: (count = 1, opts = {}) => runSteps(c, count, opts),
+    encodeSteps(pass, count = 1) {
+      alive(c);
+      if (typeof c.o.gamma === 'function') fail('encodeSteps does not support a damping function; use a number or a schedule object');
+      for (let k = 0; k < count; k++) encodeStep(c, pass);
+      c.stepCount += count;
+    },
+    stats: () => readStats(c),
+    diagnostics: () => readDiagnostics(c),
+    positions: () => read(b.positions),
+    velocities: () => read(b.velocities),
+    async gradient() {
+      alive(c);
+      const enc = device.createCommandEncoder({ label: `${c.o.label}.gradient` });
+      const pass = enc.beginComputePass();
+      encodeForce(c, pass);
+      pass.end();
+      device.queue.submit([enc.finish()]);
+      return new Float32Array(await readBuffer(device, b.gradient, n * dim * 4));
+    },
+    async checkpoint() {
+      alive(c);
+      const [p, v, s] = await Promise.all([
+        readBuffer(device, b.positions, n * dim * 4),
+        readBuffer(device, b.velocities, n * dim * 4),
+        readBuffer(device, b.state, STATE_SIZE),
+      ]);
+      return { dim, n, method, positions: new Float32Array(p), velocities: new Float32Array(v), state: new Uint8Array(s) };
+    },
+    restore: (cp) => restoreCheckpoint(c, cp),
+    setWeight: (which, w) => setTermWeight(c, which, w),
+    destroy,
+  };
 }
 
 /**
- * Creates a particle flow on `device`.
+ * Creates a particle flow on `device`: the Wasserstein-2 gradient flow of the energy
+ * F = Σ_t w_t F_t (the `energy` terms), or one of its accelerated or stochastic variants
+ * (docs/math.md gives the equations, their discretisation and the references).
  *
- * The energy is the weighted sum of `energy` terms; every step runs the potential kernel
- * (which writes the gradient G), then each kernel term (which adds to G), then, for the
- * steering flow, a two-stage reduction of mean |v|² and mean |g|², then the integrator:
+ * Every step runs the potential kernel (which writes the gradient G), then each kernel term
+ * (which adds to G), then, where the method needs them, a two-stage reduction of the step
+ * sums (Σ|v|², Σ|g|², Σ g·v, the energy), then the integrator of `method`:
  *
  * - gradient:    `x ← x − h g`
  * - accelerated: `v ← v − h (γ v + g)`, `x ← x + h v`
  * - steering:    `s = sqrt(mean|v|² / mean|g|²)` (0 if the denominator is 0),
  *                `v ← v − h (γ v + (1 + γ s) g)`, `x ← x + h v`  (the seed paper's eq. 12)
+ * - langevin:    `x ← x − h g + sqrt(2 h T) ξ`, ξ ~ N(0, I) from Philox 4x32-10 keyed by `seed`
+ * - fire:        FIRE 2.0 with global norms: power P = Σ f·v decides growth or a reset, then
+ *                kick, mixing `v ← (1 − α) v + α |v| f/|f|` and move (optional displacement cap)
  *
- * Many steps are encoded into one command buffer and the loop never reads back. Bad input
- * throws before any GPU object is created.
+ * Many steps are encoded into one command buffer and the loop never reads back; adaptive
+ * decisions (steering ratio, FIRE, the automatic step, adaptive restart) happen on the GPU.
+ * Bad input throws before any GPU object is created. Defaults: FLOW_DEFAULTS of
+ * ./flow/options.ts (listed in README.md).
  *
  * @example
  * import { getDevice, createFlow, quadratic } from 'wgflow';
@@ -320,401 +455,21 @@ function potentialSource(terms: { term: PotentialTerm; slot: number; base: numbe
  * flow.destroy();
  */
 export async function createFlow(device: GPUDevice, options: FlowOptions): Promise<Flow> {
-  const { x: x0, n, method, terms, monitors } = validate(device, options);
-  const dim = options.dim;
-  const label = options.label ?? 'wgflow.flow';
-  const stepsPerSubmit = options.stepsPerSubmit ?? 64;
-  const auto = options.h === 'auto';
-  const h0 = auto ? options.autoStep?.hMax ?? 0.05 : (options.h as number);
-  const gammaOpt = options.gamma ?? DEFAULT_GAMMA;
-  const created: GPUBuffer[] = [];
-  const kernels: TermKernel[] = [];
-  let destroyed = false;
-  let lost: string | undefined;
+  const o = resolveFlowOptions(device, options);
+  const own = createOwner(device, o.label);
+  const status: FlowParts['status'] = { destroyed: false };
+  const destroy = () => {
+    if (status.destroyed) return;
+    status.destroyed = true;
+    own.destroy();
+  };
   void device.lost.then((info) => {
-    if (!destroyed) lost = `GPU device lost (${info.reason}): ${info.message}`;
+    if (!status.destroyed) status.lost = `GPU device lost (${info.reason}): ${info.message}`;
   });
-  const destroyAll = () => {
-    if (destroyed) return;
-    destroyed = true;
-    for (const k of kernels) k.destroy();
-    for (const b of created) b.destroy();
-  };
-  const buf = (purpose: string, size: number, usage: GPUBufferUsageFlags, data?: ArrayBufferView) => {
-    const b = createBuffer(device, `${label}.${purpose}`, size, usage, data);
-    created.push(b);
-    return b;
-  };
-
   try {
-    return await withErrorScopes(device, 'createFlow', async () => {
-      const S = GPUBufferUsage.STORAGE, CS = GPUBufferUsage.COPY_SRC, CD = GPUBufferUsage.COPY_DST;
-      const T = terms.length;
-      const positions = buf('positions', n * dim * 4, S | CS | CD | GPUBufferUsage.VERTEX, x0);
-      const velocities = buf('velocities', n * dim * 4, S | CS | CD | GPUBufferUsage.VERTEX, options.velocities ?? new Float32Array(n * dim));
-      const grad = buf('gradient', n * dim * 4, S | CS);
-      const TA = T + monitors.length;
-      const energyBuf = buf('energy', Math.max(1, TA) * n * 4, S | CS);
-      const allLabels = uniqueLabels([...terms, ...monitors]);
-      const labels = allLabels.slice(0, T);
-
-      // Potential terms share one generated kernel.
-      const pots: { term: PotentialTerm; slot: number; base: number }[] = [];
-      let base = 0;
-      terms.forEach((t, slot) => {
-        if (t.kind === 'potential') {
-          pots.push({ term: t, slot, base });
-          base += 1 + t.params.length;
-        }
-      });
-      const src = potentialSource(pots);
-      const paramsBuf = buf('termParams', src.params.length * 4, S | CD, new Float32Array(src.params));
-
-      const seed = seedWords(options.seed ?? 1);
-      const gammaMode = typeof gammaOpt === 'function' ? 1 : typeof gammaOpt === 'object' ? 2 : 0;
-      const params: Partial<Record<ParamsName, number>> = {
-        n, method: METHOD_CODES[method], gamma_mode: gammaMode, table_base: 0,
-        gamma: typeof gammaOpt === 'number' ? gammaOpt : typeof gammaOpt === 'object' ? gammaOpt.c : 0,
-        gamma_floor: typeof gammaOpt === 'object' ? gammaOpt.floor ?? 0 : 0,
-        gamma_t0: typeof gammaOpt === 'object' ? gammaOpt.t0 ?? 1 : 1,
-        inv_n: 1 / n, h0,
-        h_max: auto ? h0 : options.fire?.hMax ?? 10 * h0,
-        h_min: auto ? options.autoStep?.hMin ?? 1e-9 : options.fire?.hMin ?? 0.02 * h0,
-        auto_frac: options.autoStep?.fraction ?? (method === 'gradient' ? 0.1 : 0.01),
-        temperature: options.temperature ?? 1,
-        f_inc: options.fire?.fInc ?? 1.1, f_dec: options.fire?.fDec ?? 0.5,
-        alpha_start: options.fire?.alphaStart ?? 0.1, f_alpha: options.fire?.fAlpha ?? 0.99,
-        n_delay: options.fire?.nDelay ?? 5,
-        seed_lo: seed[0], seed_hi: seed[1],
-        flags: (options.restart ? 1 : 0) | (auto ? 2 : 0), // bit 2 (length scale) is set below once the terms exist
-        max_disp: options.maxDisplacement ?? 0,
-      };
-      const uniform = buf('params', 4 * PARAMS_FIELDS.length, GPUBufferUsage.UNIFORM | CD, new Uint8Array(packStruct(PARAMS_FIELDS, params)));
-      const initialState = packStruct(STATE_FIELDS, { step: 0, h: h0, alpha: params.alpha_start, gamma: 0, last_energy: 3.4e38 });
-      const stateBuf = buf('state', STATE_SIZE, S | CS | CD, new Uint8Array(initialState));
-      const flagsInit = new Uint32Array([0xffffffff, 0, 0, 0]);
-      const flags = buf('flags', 16, S | CS | CD, flagsInit);
-      const gammaTable = buf('gammaTable', stepsPerSubmit * 4, S | CD);
-
-      const wg = WORKGROUP_SIZE;
-      const [wx, wy] = dispatchFor(n, wg);
-      const rows = wx * wy;
-      const constants = { D: dim, WG: wg };
-
-      // Potential kernel.
-      const potKinds: BindingKind[] = ['read', 'storage', 'storage', 'read', 'uniform'];
-      const potLayout = bindingLayout(device, potKinds);
-      const potPipe = await pipeline(device, { label: `${label}.potential`, code: src.code, entry: 'main', constants: constants, layout: [potKinds], spans: src.spans });
-      const potBind = bindGroup(device, `${label}.potential`, potLayout, [positions, grad, energyBuf, paramsBuf, uniform]);
-
-      // Kernel terms.
-      const kernelOf = new Map<number, TermKernel>(); // slot → GPU side of a kernel term
-      for (const [slot, t] of terms.entries()) {
-        if (t.kind !== 'kernel') continue;
-        const k = await t.create({ device, n, dim, positions, grad, energy: energyBuf, slot, label: `${label}.term${slot}` });
-        kernels.push(k);
-        kernelOf.set(slot, k);
-      }
-      // Monitors write their own slots and add their gradients to a scratch buffer.
-      const scratchGrad = monitors.length ? buf('monitorGradient', n * dim * 4, S | CD) : undefined;
-      const monitorKernels: TermKernel[] = [];
-      for (const [j, t] of monitors.entries()) {
-        const k = await t.create({ device, n, dim, positions, grad: scratchGrad!, energy: energyBuf, slot: T + j, label: `${label}.monitor${j}` });
-        monitorKernels.push(k);
-        kernels.push(k); // destroyed with the flow
-      }
-      const stepKernels = kernels.slice(0, kernels.length - monitorKernels.length);
-
-      // Reductions: MODE 0 (in the loop) and MODE 1 (diagnostics).
-      const redCode = commonWgsl + reduceWgsl;
-      const redKinds: BindingKind[] = ['read', 'read', 'read', 'read', 'storage', 'uniform', 'read', 'read'];
-      const finKinds: BindingKind[] = ['read', 'storage', 'uniform'];
-      const redLayout = bindingLayout(device, redKinds);
-      const finLayout = bindingLayout(device, finKinds);
-      const emptyLayout = bindingLayout(device, []);
-      const emptyBind = device.createBindGroup({ label: `${label}.empty`, layout: emptyLayout, entries: [] });
-      const K0 = 8, K1 = 14 + TA;
-      const lengthScale = stepKernels.find((k) => k.lengthScale)?.lengthScale;
-      const lengthBuf = lengthScale?.buffer ?? buf('noLengthScale', 16, S);
-      if (auto && !lengthScale) fail(`h: 'auto' needs a term with a length scale (entropy() or klToSamples()); give a fixed h for this energy`);
-      if (lengthScale) {
-        params.flags = (params.flags ?? 0) | 4;
-        device.queue.writeBuffer(uniform, fieldOffset(PARAMS_FIELDS, 'flags'), new Uint32Array([params.flags]));
-        device.queue.writeBuffer(uniform, fieldOffset(PARAMS_FIELDS, 'length_stride'), new Uint32Array([lengthScale.stride]));
-      }
-      const weightsBuf = buf('weights', Math.max(1, T) * 4, S | CD, new Float32Array(terms.length ? terms.map((t) => t.weight) : [0]));
-      // Stage-1 workgroups of the reductions: many with shared-memory trees on GPUs; on CPU
-      // fallbacks (SwiftShader pays ~1 ms per workgroup barrier) two barrier-free workgroups
-      // whose 512 threads each write a partial row, folded by one thread (SERIAL = 1).
-      const serial = (options.reduction ?? (deviceProfile(device).fallback ? 'serial' : 'tree')) === 'serial' ? 1 : 0;
-      const redWgs = serial ? 2 : Math.min(rows, 512);
-      const redRows = serial ? redWgs * wg : redWgs;
-      const partials = buf('partials', redRows * Math.max(K0, K1) * 4, S);
-      const sums0 = buf('sums0', K0 * 4, S | CS);
-      const sums0b = buf('sums0b', K0 * 4, S | CS);
-      const sums1 = buf('sums1', K1 * 4, S | CS);
-      const rowsBuf = buf('reduceRows', 16, GPUBufferUsage.UNIFORM | CD, new Uint32Array([redRows, 0, 0, 0]));
-      const red0 = await pipeline(device, { label: `${label}.reduce0`, code: redCode, entry: 'main', constants: { ...constants, MODE: 0, K: K0, KSUM: 4, T, SERIAL: serial }, layout: [redKinds] });
-      const fin0 = await pipeline(device, { label: `${label}.reduce0.finish`, code: redCode, entry: 'finish', constants: { ...constants, MODE: 0, K: K0, KSUM: 4, T, SERIAL: serial }, layout: [[], finKinds] });
-      const red1 = await pipeline(device, { label: `${label}.reduce1`, code: redCode, entry: 'main', constants: { ...constants, MODE: 1, K: K1, KSUM: 12 + TA, T: TA, SERIAL: serial }, layout: [redKinds] });
-      const fin1 = await pipeline(device, { label: `${label}.reduce1.finish`, code: redCode, entry: 'finish', constants: { ...constants, MODE: 1, K: K1, KSUM: 12 + TA, T: TA, SERIAL: serial }, layout: [[], finKinds] });
-      const redBind = bindGroup(device, `${label}.reduce`, redLayout, [positions, velocities, grad, energyBuf, partials, uniform, weightsBuf, lengthBuf]);
-      const fin0Bind = bindGroup(device, `${label}.reduce0.finish`, finLayout, [partials, sums0, rowsBuf]);
-      const fin0bBind = bindGroup(device, `${label}.reduce0b.finish`, finLayout, [partials, sums0b, rowsBuf]);
-      const fin1Bind = bindGroup(device, `${label}.reduce1.finish`, finLayout, [partials, sums1, rowsBuf]);
-
-      // Integrator.
-      const intCode = commonWgsl + randomWgsl + integrateWgsl;
-      const intKinds: BindingKind[] = ['storage', 'storage', 'read', 'read', 'storage', 'uniform', 'read', 'storage', 'read'];
-      const intLayout = bindingLayout(device, intKinds);
-      const intConst = { ...constants, METHOD: METHOD_CODES[method] };
-      const intPipe = await pipeline(device, { label: `${label}.integrate`, code: intCode, entry: 'main', constants: intConst, layout: [intKinds] });
-      const advPipe = await pipeline(device, { label: `${label}.advance`, code: intCode, entry: 'advance', constants: intConst, layout: [intKinds] });
-      const fire = method === 'fire'
-        ? {
-            decide: await pipeline(device, { label: `${label}.fireDecide`, code: intCode, entry: 'fire_decide', constants: intConst, layout: [intKinds] }),
-            kick: await pipeline(device, { label: `${label}.fireKick`, code: intCode, entry: 'fire_kick', constants: intConst, layout: [intKinds] }),
-            move: await pipeline(device, { label: `${label}.fireMove`, code: intCode, entry: 'fire_move', constants: intConst, layout: [intKinds] }),
-          }
-        : undefined;
-      const intBind = bindGroup(device, `${label}.integrate`, intLayout, [positions, velocities, grad, sums0, stateBuf, uniform, gammaTable, flags, sums0b]);
-      const autoPipe = auto ? await pipeline(device, { label: `${label}.autoStep`, code: intCode, entry: 'auto_step', constants: intConst, layout: [intKinds] }) : undefined;
-      const needsReduce = auto || method === 'steering' || method === 'fire' || (options.restart === true && method === 'accelerated');
-
-      let stepCount = 0; // host mirror of State.step
-      const weights = terms.map((t) => t.weight);
-
-      const encodeForce = (pass: GPUComputePassEncoder) => {
-        pass.setPipeline(potPipe);
-        pass.setBindGroup(0, potBind);
-        pass.dispatchWorkgroups(wx, wy);
-        for (const k of stepKernels) k.encode(pass);
-      };
-      const encodeReduce = (pass: GPUComputePassEncoder, mode: 0 | 1, second = false) => {
-        pass.setPipeline(mode === 0 ? red0 : red1);
-        pass.setBindGroup(0, redBind);
-        pass.dispatchWorkgroups(redWgs);
-        pass.setPipeline(mode === 0 ? fin0 : fin1);
-        pass.setBindGroup(0, emptyBind);
-        pass.setBindGroup(1, mode === 0 ? (second ? fin0bBind : fin0Bind) : fin1Bind);
-        pass.dispatchWorkgroups(1);
-      };
-      const encodeOne = (pass: GPUComputePassEncoder) => {
-        encodeForce(pass);
-        if (needsReduce) encodeReduce(pass, 0);
-        if (autoPipe) {
-          pass.setPipeline(autoPipe);
-          pass.setBindGroup(0, intBind);
-          pass.dispatchWorkgroups(1);
-        }
-        if (fire) {
-          pass.setBindGroup(0, intBind);
-          pass.setPipeline(fire.decide);
-          pass.dispatchWorkgroups(1);
-          pass.setPipeline(fire.kick);
-          pass.dispatchWorkgroups(wx, wy);
-          encodeReduce(pass, 0, true);
-          pass.setBindGroup(0, intBind);
-          pass.setPipeline(fire.move);
-          pass.dispatchWorkgroups(wx, wy);
-        } else {
-          pass.setPipeline(intPipe);
-          pass.setBindGroup(0, intBind);
-          pass.dispatchWorkgroups(wx, wy);
-        }
-        pass.setPipeline(advPipe);
-        pass.dispatchWorkgroups(1);
-      };
-      const alive = () => {
-        if (lost) fail(lost);
-        if (destroyed) fail('this flow has been destroyed');
-      };
-      const readState = async () => {
-        const bytes = await readBuffer(device, stateBuf, STATE_SIZE);
-        return unpackStruct(STATE_FIELDS, bytes);
-      };
-      const checkFinite = async () => {
-        const f = new Uint32Array(await readBuffer(device, flags, 16));
-        if (f[0] !== 0xffffffff) {
-          fail(`the flow produced a non-finite position or velocity at step ${f[0]} (method ${method}, h = ${options.h}); ` +
-            'the step is probably too large for this energy. The state is kept for inspection; restore a checkpoint to continue.');
-        }
-      };
-
-      const flow: Flow = {
-        device, n, dim, method,
-        buffers: { positions, velocities, gradient: grad, state: stateBuf },
-        termLabels: labels,
-        async step(count = 1, opts = {}) {
-          alive();
-          if (!Number.isInteger(count) || count < 0) fail(`step count must be a non-negative integer (got ${count})`);
-          await withErrorScopes(device, 'flow.step', async () => {
-            let done = 0;
-            let pending: Promise<void> | undefined;
-            let pendingDone = 0;
-            while (done < count) {
-              const m = Math.min(stepsPerSubmit, count - done);
-              if (typeof gammaOpt === 'function') {
-                const table = new Float32Array(m);
-                for (let k = 0; k < m; k++) {
-                  const gv = gammaOpt(stepCount + k);
-                  if (!Number.isFinite(gv) || gv < 0) fail(`gamma(${stepCount + k}) = ${gv}: damping must be finite and ≥ 0`);
-                  table[k] = gv;
-                }
-                device.queue.writeBuffer(gammaTable, 0, table);
-                device.queue.writeBuffer(uniform, fieldOffset(PARAMS_FIELDS, 'table_base'), new Uint32Array([stepCount]));
-              }
-              const enc = device.createCommandEncoder({ label: `${label}.steps` });
-              const pass = enc.beginComputePass({ label: `${label}.steps` });
-              for (let k = 0; k < m; k++) encodeOne(pass);
-              pass.end();
-              device.queue.submit([enc.finish()]);
-              done += m;
-              stepCount += m;
-              if (pending) {
-                await pending;
-                opts.onProgress?.(pendingDone, count);
-              }
-              pending = device.queue.onSubmittedWorkDone();
-              pendingDone = done;
-            }
-            if (pending) {
-              await pending;
-              opts.onProgress?.(pendingDone, count);
-            }
-          });
-          alive();
-          await checkFinite();
-        },
-        encodeSteps(pass, count = 1) {
-          alive();
-          if (typeof gammaOpt === 'function') fail('encodeSteps does not support a damping function; use a number or a schedule object');
-          for (let k = 0; k < count; k++) encodeOne(pass);
-          stepCount += count;
-        },
-        async stats() {
-          alive();
-          return withErrorScopes(device, 'flow.stats', async () => {
-            const enc = device.createCommandEncoder({ label: `${label}.stats` });
-            if (scratchGrad) enc.clearBuffer(scratchGrad);
-            const pass = enc.beginComputePass({ label: `${label}.stats` });
-            encodeForce(pass);
-            for (const k of monitorKernels) k.encode(pass);
-            encodeReduce(pass, 1);
-            pass.end();
-            device.queue.submit([enc.finish()]);
-            // Steps recorded with encodeSteps() are never checked by step(): a divergence
-            // they caused is reported here too (the flag is cleared by restore()).
-            const [sumsBytes, st, x0b] = await Promise.all([
-              readBuffer(device, sums1, K1 * 4),
-              readState(),
-              readBuffer(device, positions, dim * 4),
-              checkFinite(),
-            ]);
-            const r = Array.from(new Float32Array(sumsBytes), (v) => v);
-            const shift = Array.from(new Float32Array(x0b));
-            const termsOut: Record<string, number> = {};
-            let total = 0;
-            terms.forEach((t, slot) => {
-              const c = kernelOf.get(slot)?.constant() ?? 0;
-              const v = weights[slot]! * (r[12 + slot]! / n + c);
-              termsOut[labels[slot]!] = v;
-              total += v;
-            });
-            const monitorsOut: Record<string, number> = {};
-            monitors.forEach((t, j) => {
-              monitorsOut[allLabels[T + j]!] = t.weight * (r[12 + T + j]! / n + monitorKernels[j]!.constant());
-            });
-            // No silent NaN: a term whose value is NaN (a user potential returning NaN, or
-            // positions that made a term undefined) is named, not averaged into the total.
-            const bad = Object.entries({ ...termsOut, ...monitorsOut }).filter(([, v]) => Number.isNaN(v));
-            if (bad.length) {
-              fail(`stats at step ${st.step}: the energy term${bad.length > 1 ? 's' : ''} ${bad.map(([k]) => `'${k}'`).join(', ')} evaluated to NaN ` +
-                '(a custom potential returning NaN, or positions outside the range where the term is defined)');
-            }
-            const m = [0, 1, 2].slice(0, dim).map((c) => r[3 + c]! / n);
-            const idx = (a: number, b: number) => { const [p, q] = a <= b ? [a, b] : [b, a]; return 6 + [0, 1, 2, 3, 4, 5][p === 0 ? q : p === 1 ? 2 + q : 5]!; };
-            const cov: number[] = [];
-            for (let a = 0; a < dim; a++) for (let b = 0; b < dim; b++) cov.push(r[idx(a, b)]! / n - m[a]! * m[b]!);
-            return {
-              step: st.step, energy: total, terms: termsOut, monitors: monitorsOut,
-              kinetic: 0.5 * r[0]! / n, residual: r[1]! / n,
-              mean: m.map((v, c) => v + shift[c]!), covariance: cov,
-              h: st.h, gamma: st.gamma, s: st.s, alpha: st.alpha, power: st.power, restarts: st.restarts,
-            } satisfies FlowStats;
-          });
-        },
-        async positions() {
-          alive();
-          return new Float32Array(await readBuffer(device, positions, n * dim * 4));
-        },
-        async velocities() {
-          alive();
-          return new Float32Array(await readBuffer(device, velocities, n * dim * 4));
-        },
-        async gradient() {
-          alive();
-          const enc = device.createCommandEncoder({ label: `${label}.gradient` });
-          const pass = enc.beginComputePass();
-          encodeForce(pass);
-          pass.end();
-          device.queue.submit([enc.finish()]);
-          return new Float32Array(await readBuffer(device, grad, n * dim * 4));
-        },
-        async checkpoint() {
-          alive();
-          const [p, v, s] = await Promise.all([
-            readBuffer(device, positions, n * dim * 4),
-            readBuffer(device, velocities, n * dim * 4),
-            readBuffer(device, stateBuf, STATE_SIZE),
-          ]);
-          return { dim, n, method, positions: new Float32Array(p), velocities: new Float32Array(v), state: new Uint8Array(s) };
-        },
-        restore(cp) {
-          alive();
-          if (cp.n !== n || cp.dim !== dim || cp.method !== method) fail(`checkpoint is for n=${cp.n}, dim=${cp.dim}, ${cp.method}; this flow is n=${n}, dim=${dim}, ${method}`);
-          if (cp.positions.length !== n * dim || cp.velocities.length !== n * dim || cp.state.byteLength !== STATE_SIZE) fail('checkpoint arrays have the wrong sizes');
-          writeView(device, positions, 0, cp.positions);
-          writeView(device, velocities, 0, cp.velocities);
-          writeView(device, stateBuf, 0, cp.state);
-          device.queue.writeBuffer(flags, 0, flagsInit);
-          stepCount = new DataView(cp.state.buffer, cp.state.byteOffset).getUint32(0, true);
-        },
-        setWeight(which, w) {
-          alive();
-          const slot = typeof which === 'number' ? which : labels.indexOf(which);
-          if (slot < 0 || slot >= terms.length) fail(`no energy term '${which}' (terms: ${labels.join(', ')})`);
-          if (!Number.isFinite(w)) fail(`weight must be finite (got ${w})`);
-          const kernel = kernelOf.get(slot);
-          if (kernel) {
-            if (!kernel.setWeight) fail(`term '${labels[slot]}' does not support changing its weight`);
-            kernel.setWeight(w);
-          } else {
-            const p = pots.find((q) => q.slot === slot)!;
-            device.queue.writeBuffer(paramsBuf, p.base * 4, new Float32Array([w]));
-          }
-          device.queue.writeBuffer(weightsBuf, slot * 4, new Float32Array([w]));
-          weights[slot] = w;
-        },
-        destroy: destroyAll,
-      };
-      return flow;
-    });
+    return await withErrorScopes(device, 'createFlow', async () => flowObject(await buildParts(device, o, own, status), destroy));
   } catch (e) {
-    destroyAll();
+    destroy();
     throw e;
   }
-}
-
-/** Float64 value of a potential term at every particle, averaged: (1/N) Σ U(x_i) · weight. */
-export function potentialReference(term: PotentialTerm, x: Float64Array, n: number, dim: number): { value: number; grad: Float64Array } {
-  let value = 0;
-  const grad = new Float64Array(n * dim);
-  for (let i = 0; i < n; i++) {
-    const xi = x.subarray(i * dim, (i + 1) * dim);
-    value += term.value(xi);
-    const g = term.gradient(xi);
-    for (let c = 0; c < dim; c++) grad[i * dim + c] = term.weight * g[c]!;
-  }
-  return { value: (term.weight * value) / n, grad };
 }

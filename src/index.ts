@@ -4,7 +4,7 @@
  * picture preset) are in `wgflow/node` (src/node.ts), not here, so this entry runs in browsers.
  */
 export { getDevice, isSoftwareAdapter, INSTALL_HINT, type AdapterInfo, type DeviceResult, type GetDeviceOptions } from './gpu/device.js';
-export { createFlow, type Flow, type FlowOptions, type FlowStats, type FlowCheckpoint, type Method, type Damping, type InverseDamping, type StepOptions, type FireOptions } from './flow.js';
+export { createFlow, type Flow, type FlowOptions, type FlowStats, type FlowDiagnostics, type FlowCheckpoint, type Method, type Damping, type InverseDamping, type StepOptions, type FireOptions } from './flow.js';
 export { quadratic, doubleWell, gaussianMixture, customPotential, type QuadraticOptions, type DoubleWellOptions, type GaussianMixtureOptions, type MixtureComponent, type CustomPotentialOptions } from './energies/potential.js';
 export { interaction, type InteractionOptions, type InteractionKernel } from './energies/interaction.js';
 export type { EnergyTerm, PotentialTerm, KernelTerm, TermContext, TermKernel, TermOptions, TermReference } from './energies/types.js';

@@ -1,0 +1,300 @@
+/**
+ * The options of createFlow in one place: their types, every default ({@link FLOW_DEFAULTS},
+ * which README.md's options table lists; test/flow-options.test.ts checks the two agree), and
+ * their validation, which runs before any GPU object exists (nothing half-built) and turns the
+ * options into one resolved record ({@link ResolvedFlowOptions}).
+ */
+import { maxBindingBytes } from '../gpu/resources.js';
+import { deviceProfile } from '../gpu/device.js';
+import { seedWords, type Seed } from '../math/random.js';
+import type { EnergyTerm, KernelTerm } from '../energies/types.js';
+import { generatePositions, type InitSpec } from '../init.js';
+
+/** The flows of docs/math.md implemented by the integrator. */
+export type Method = 'gradient' | 'accelerated' | 'steering' | 'langevin' | 'fire';
+
+/** FIRE 2.0 constants (Bitzek et al. 2006; Guénolé et al. 2020). */
+export interface FireOptions {
+  /** Steps with P > 0 before the step may grow (N_delay / N_min). Default 5. */
+  nDelay?: number;
+  /** Step growth. Default 1.1. */
+  fInc?: number;
+  /** Step shrink. Default 0.5. */
+  fDec?: number;
+  /** Mixing coefficient after a reset. Default 0.1. */
+  alphaStart?: number;
+  /** Mixing decay. Default 0.99. */
+  fAlpha?: number;
+  /** Largest step. Default 10 h. */
+  hMax?: number;
+  /** Smallest step. Default 0.02 h. */
+  hMin?: number;
+}
+
+/** A damping schedule evaluated on the GPU: `γ(t) = max(floor, c / (t + t0))` at step t. */
+export interface InverseDamping {
+  schedule: 'inverse';
+  c: number;
+  /** Offset t0 > 0. Default 1. */
+  t0?: number;
+  /** Lower bound. Default 0. */
+  floor?: number;
+}
+
+/** Damping γ ≥ 0: a constant, a function of the step (tabulated on the host per submission), or a GPU schedule. */
+export type Damping = number | ((step: number) => number) | InverseDamping;
+
+/** Options of {@link createFlow}. Defaults: {@link FLOW_DEFAULTS}. */
+export interface FlowOptions {
+  /** Spatial dimension: 1, 2 or 3. */
+  dim: number;
+  /** Initial positions (N·dim float32, row-major) or a built-in generator spec. */
+  positions: Float32Array | InitSpec;
+  /** Initial velocities (N·dim). Default zeros. */
+  velocities?: Float32Array;
+  /** The energy: a weighted sum of terms. Default [] (F = 0). */
+  energy?: EnergyTerm[];
+  /**
+   * Kernel terms evaluated only by `stats()` (never in the step loop), reported in
+   * `stats().monitors` and not added to the energy: e.g. the KL estimate to target samples
+   * while the flow follows another energy. Default [].
+   */
+  monitor?: KernelTerm[];
+  /** The flow. Default 'gradient'. */
+  method?: Method;
+  /**
+   * Time step h > 0 (docs/math.md's convention: g carries the factor N, so h does not depend on N),
+   * or 'auto': a global step computed on the GPU every step from the current state so that no
+   * particle moves more than `autoStep.fraction` of its nearest-neighbour distance (see
+   * `autoStep`; needs a term with a length scale: entropy or KL to samples; methods gradient,
+   * accelerated, steering).
+   */
+  h: number | 'auto';
+  /**
+   * The automatic step (h: 'auto'). With l_i the nearest-neighbour distance and f = fraction:
+   * gradient h = f / max_i(|g_i|/l_i); accelerated and steering
+   * h = min( sqrt(f / (c max_i |g_i|/l_i)), f / max_i(|v_i|/l_i) ), c = 1 + γ s; then clamped
+   * to [hMin, hMax]. Defaults: fraction 0.1 (gradient) or 0.01 (accelerated, steering), hMax
+   * 0.05, hMin 1e-9. The plateau of the estimated Fokker–Planck energy rises with the step
+   * (about 0.25 above the minimum at fraction 0.1 for the damped flows, 0.005 at 0.01; the
+   * error depends on the fraction, not on N): see studies/step-control.md.
+   */
+  autoStep?: { fraction?: number; hMax?: number; hMin?: number };
+  /** Damping γ ≥ 0 of the accelerated and steering flows. Default 0.5. */
+  gamma?: Damping;
+  /** Langevin temperature 1/β: `x ← x − h ∇U + sqrt(2h/β) ξ`. Default 1. */
+  temperature?: number;
+  /** Seed of the Langevin noise (Philox 4x32-10 key). Same seed, same trajectory on the same adapter. Default 1. */
+  seed?: Seed;
+  /** FIRE constants (method 'fire'). */
+  fire?: FireOptions;
+  /** Largest displacement of one particle in one FIRE step (0 or absent: no cap). */
+  maxDisplacement?: number;
+  /**
+   * Adaptive restart for 'accelerated' and 'steering': zero the velocities before a step
+   * whenever the energy rose since the previous step (O'Donoghue and Candès, function scheme).
+   * Default false.
+   */
+  restart?: boolean;
+  /**
+   * How GPU reductions combine partial sums: 'tree' (shared-memory trees, for GPUs) or
+   * 'serial' (barrier-free per-thread partials folded by one thread, for CPU fallback adapters
+   * where a workgroup barrier is very expensive). Default: 'serial' on fallback adapters, else 'tree'.
+   */
+  reduction?: 'tree' | 'serial';
+  /** Steps encoded per command buffer. Default 64. */
+  stepsPerSubmit?: number;
+  /** Prefix of GPU object labels. Default 'wgflow.flow'. */
+  label?: string;
+}
+
+/** A default proportional to the time step: `perH · h`. */
+export interface PerStep {
+  readonly perH: number;
+}
+
+/**
+ * Every default of {@link FlowOptions}, the single source the flow resolves options from and
+ * README.md's options table lists. `velocities: 0` fills every component with 0;
+ * `autoStep.fraction` is per method; `fire.hMax` and `fire.hMin` are multiples of h;
+ * `reduction` depends on the adapter (CPU fallback adapters or GPUs).
+ */
+export const FLOW_DEFAULTS = {
+  velocities: 0,
+  energy: [],
+  monitor: [],
+  method: 'gradient',
+  autoStep: { fraction: { gradient: 0.1, accelerated: 0.01, steering: 0.01 }, hMax: 0.05, hMin: 1e-9 },
+  gamma: 0.5,
+  restart: false,
+  temperature: 1,
+  seed: 1,
+  fire: { nDelay: 5, fInc: 1.1, fDec: 0.5, alphaStart: 0.1, fAlpha: 0.99, hMax: { perH: 10 }, hMin: { perH: 0.02 } },
+  maxDisplacement: 0,
+  reduction: { fallback: 'serial', gpu: 'tree' },
+  stepsPerSubmit: 64,
+  label: 'wgflow.flow',
+} as const satisfies { readonly [K in keyof FlowOptions]?: unknown };
+
+/** The options without a default. */
+export const FLOW_REQUIRED = ['dim', 'positions', 'h'] as const satisfies readonly (keyof FlowOptions)[];
+
+/** Every option of {@link FlowOptions} has a default or is required, and nothing else is listed. */
+type Exactly<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const optionsCovered: Exactly<keyof FlowOptions, keyof typeof FLOW_DEFAULTS | (typeof FLOW_REQUIRED)[number]> = true;
+void optionsCovered;
+
+/** Most energy and monitor terms of one flow (slots of the reductions). */
+export const MAX_TERMS = 8;
+
+const METHODS: readonly Method[] = ['gradient', 'accelerated', 'steering', 'langevin', 'fire'];
+const AUTO_METHODS: readonly Method[] = ['gradient', 'accelerated', 'steering'];
+
+/** createFlow's options after validation, with every default applied. */
+export interface ResolvedFlowOptions {
+  dim: number;
+  n: number;
+  positions: Float32Array;
+  /** Initial velocities, N·dim. */
+  velocities: Float32Array;
+  terms: EnergyTerm[];
+  monitors: KernelTerm[];
+  method: Method;
+  /** The `h` option as given (for messages). */
+  hOption: number | 'auto';
+  /** h: 'auto'. */
+  autoStep: boolean;
+  /** Initial (or fixed) step. */
+  h0: number;
+  /** Step bounds: the automatic step's, or FIRE's. */
+  hMax: number;
+  hMin: number;
+  /** Automatic step: displacement as a fraction of the nearest-neighbour distance. */
+  autoFraction: number;
+  gamma: Damping;
+  temperature: number;
+  seed: [number, number];
+  fire: { nDelay: number; fInc: number; fDec: number; alphaStart: number; fAlpha: number };
+  maxDisplacement: number;
+  restart: boolean;
+  reduction: 'tree' | 'serial';
+  stepsPerSubmit: number;
+  label: string;
+}
+
+function fail(msg: string): never {
+  throw new Error(`wgflow: ${msg}`);
+}
+
+/** dim, terms, positions and velocities, and the storage limit (in the order messages are checked). */
+function validateParticles(device: GPUDevice, o: FlowOptions) {
+  if (!o || typeof o !== 'object') fail('createFlow needs an options object');
+  const dim = o.dim;
+  if (![1, 2, 3].includes(dim)) fail(`dim must be 1, 2 or 3 (got ${dim})`);
+  const limit = maxBindingBytes(device);
+  const terms = o.energy ?? [...FLOW_DEFAULTS.energy];
+  if (!Array.isArray(terms)) fail('energy must be an array of terms');
+  const monitors = o.monitor ?? [...FLOW_DEFAULTS.monitor];
+  if (!Array.isArray(monitors) || monitors.some((t) => !t || t.kind !== 'kernel')) fail('monitor must be an array of kernel terms (entropy(), klToSamples(), interaction())');
+  const slots = terms.length + monitors.length;
+  const checkLimit = (n: number) => {
+    // The largest per-particle buffer is the positions (N·dim f32) or the energy densities (T·N f32).
+    const need = Math.max(n * dim * 4, Math.max(1, slots) * n * 4);
+    if (need > limit) {
+      fail(`N = ${n} needs a ${need}-byte buffer but this device allows ${limit} bytes per storage binding ` +
+        `(min of maxStorageBufferBindingSize ${device.limits.maxStorageBufferBindingSize} and maxBufferSize ${device.limits.maxBufferSize}); ` +
+        `the largest N for dim = ${dim} with ${slots} terms is ${Math.floor(limit / (4 * Math.max(dim, slots, 1)))}`);
+    }
+  };
+  if (!(o.positions instanceof Float32Array) && o.positions && typeof o.positions === 'object' && Number.isInteger(o.positions.n)) checkLimit(o.positions.n);
+  const x = o.positions instanceof Float32Array ? o.positions : o.positions && typeof o.positions === 'object' ? generatePositions(o.positions, dim) : fail('positions must be a Float32Array or an init spec');
+  if (x.length % dim !== 0) fail(`positions length ${x.length} is not a multiple of dim ${dim}`);
+  const n = x.length / dim;
+  if (n === 0) fail('N = 0: a flow needs at least one particle');
+  for (let k = 0; k < x.length; k++) {
+    if (!Number.isFinite(x[k]!)) fail(`positions[${k}] (particle ${Math.floor(k / dim)}) is ${x[k]}: positions must be finite`);
+  }
+  if (o.velocities) {
+    if (o.velocities.length !== x.length) fail(`velocities length ${o.velocities.length} differs from positions length ${x.length}`);
+    for (let k = 0; k < o.velocities.length; k++) if (!Number.isFinite(o.velocities[k]!)) fail(`velocities[${k}] is not finite`);
+  }
+  return { dim, x, n, terms, monitors, slots, checkLimit };
+}
+
+/** method, temperature, displacement cap, FIRE constants, h and the automatic step, damping. */
+function validateIntegration(o: FlowOptions): Method {
+  const method = o.method ?? FLOW_DEFAULTS.method;
+  if (!METHODS.includes(method)) fail(`unknown method '${method}' (use 'gradient', 'accelerated', 'steering', 'langevin' or 'fire')`);
+  if (o.temperature !== undefined && !(Number.isFinite(o.temperature) && o.temperature >= 0)) fail(`temperature must be finite and ≥ 0 (got ${o.temperature})`);
+  if (o.maxDisplacement !== undefined && !(Number.isFinite(o.maxDisplacement) && o.maxDisplacement >= 0)) fail(`maxDisplacement must be finite and ≥ 0 (got ${o.maxDisplacement})`);
+  const fo = o.fire ?? {};
+  for (const [k, v] of Object.entries(fo)) if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) fail(`fire.${k} must be a finite number ≥ 0 (got ${v})`);
+  if (fo.fInc !== undefined && fo.fInc < 1) fail('fire.fInc must be ≥ 1');
+  if (fo.fDec !== undefined && !(fo.fDec > 0 && fo.fDec <= 1)) fail('fire.fDec must be in (0, 1]');
+  if (fo.alphaStart !== undefined && fo.alphaStart > 1) fail('fire.alphaStart must be in [0, 1]');
+  if (fo.nDelay !== undefined && !Number.isInteger(fo.nDelay)) fail('fire.nDelay must be an integer');
+  if (o.h === 'auto') {
+    if (!AUTO_METHODS.includes(method)) fail(`h: 'auto' is for the gradient, accelerated and steering flows (FIRE adapts its own step; Langevin needs a fixed h)`);
+    const a = o.autoStep ?? {};
+    for (const [k, v] of Object.entries(a)) if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) fail(`autoStep.${k} must be a finite number > 0 (got ${v})`);
+  } else if (typeof o.h !== 'number' || !Number.isFinite(o.h) || o.h <= 0) fail(`h must be a finite number > 0 or 'auto' (got ${o.h})`);
+  const g = o.gamma ?? FLOW_DEFAULTS.gamma;
+  if (typeof g === 'number') {
+    if (!Number.isFinite(g) || g < 0) fail(`gamma must be finite and ≥ 0 (got ${g})`);
+  } else if (typeof g === 'object') {
+    if (g.schedule !== 'inverse' || !(g.c >= 0) || !Number.isFinite(g.c) || !((g.t0 ?? 1) > 0) || !((g.floor ?? 0) >= 0)) fail('gamma schedule must be { schedule: "inverse", c ≥ 0, t0 > 0, floor ≥ 0 }');
+  } else if (typeof g !== 'function') fail('gamma must be a number, a function of the step or a schedule object');
+  return method;
+}
+
+/** The step size and its bounds: the automatic step's, or (fixed h) FIRE's. */
+function resolveStep(o: FlowOptions, method: Method): Pick<ResolvedFlowOptions, 'autoStep' | 'h0' | 'hMax' | 'hMin' | 'autoFraction'> {
+  const A = FLOW_DEFAULTS.autoStep, F = FLOW_DEFAULTS.fire;
+  const autoStep = o.h === 'auto';
+  const h0 = autoStep ? o.autoStep?.hMax ?? A.hMax : (o.h as number);
+  const fraction = A.fraction[method as keyof typeof A.fraction] ?? A.fraction.accelerated;
+  return {
+    autoStep,
+    h0,
+    hMax: autoStep ? h0 : o.fire?.hMax ?? F.hMax.perH * h0,
+    hMin: autoStep ? o.autoStep?.hMin ?? A.hMin : o.fire?.hMin ?? F.hMin.perH * h0,
+    autoFraction: o.autoStep?.fraction ?? fraction,
+  };
+}
+
+/**
+ * Validates createFlow's options and applies every default of {@link FLOW_DEFAULTS}. Throws
+ * `Error('wgflow: ...')` naming the first bad option; creates no GPU object.
+ *
+ * @example
+ * const o = resolveFlowOptions(device, { dim: 2, positions, h: 0.05 }); // o.method === 'gradient'
+ */
+export function resolveFlowOptions(device: GPUDevice, o: FlowOptions): ResolvedFlowOptions {
+  const { dim, x, n, terms, monitors, slots, checkLimit } = validateParticles(device, o);
+  const method = validateIntegration(o);
+  if (slots > MAX_TERMS) fail(`at most ${MAX_TERMS} energy and monitor terms (got ${slots})`);
+  for (const t of terms) if (!t || (t.kind !== 'potential' && t.kind !== 'kernel')) fail('energy terms must come from wgflow term factories (quadratic(), entropy(), ...)');
+  if (o.reduction !== undefined && o.reduction !== 'tree' && o.reduction !== 'serial') fail(`reduction must be 'tree' or 'serial' (got ${o.reduction})`);
+  const spsOk = o.stepsPerSubmit === undefined || (Number.isInteger(o.stepsPerSubmit) && o.stepsPerSubmit >= 1);
+  if (!spsOk) fail('stepsPerSubmit must be a positive integer');
+  checkLimit(n);
+  const D = FLOW_DEFAULTS, fire = o.fire ?? {};
+  return {
+    dim, n, positions: x, terms, monitors, method,
+    velocities: o.velocities ?? new Float32Array(n * dim).fill(D.velocities),
+    hOption: o.h,
+    ...resolveStep(o, method),
+    gamma: o.gamma ?? D.gamma,
+    temperature: o.temperature ?? D.temperature,
+    seed: seedWords(o.seed ?? D.seed),
+    fire: {
+      nDelay: fire.nDelay ?? D.fire.nDelay, fInc: fire.fInc ?? D.fire.fInc, fDec: fire.fDec ?? D.fire.fDec,
+      alphaStart: fire.alphaStart ?? D.fire.alphaStart, fAlpha: fire.fAlpha ?? D.fire.fAlpha,
+    },
+    maxDisplacement: o.maxDisplacement ?? D.maxDisplacement,
+    restart: Boolean(o.restart ?? D.restart),
+    reduction: o.reduction ?? (deviceProfile(device).fallback ? D.reduction.fallback : D.reduction.gpu),
+    stepsPerSubmit: o.stepsPerSubmit ?? D.stepsPerSubmit,
+    label: o.label ?? D.label,
+  };
+}
