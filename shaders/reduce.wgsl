@@ -50,7 +50,7 @@ override SERIAL: u32 = 0u;
 const KMAX: u32 = 24u;
 const CH: u32 = 16u;          // columns per shared-memory tree
 
-var<workgroup> sh: array<f32, 4096>;   // CH * WG (WG = 256)
+var<workgroup> sh: array<f32, CH * WG>;   // CH columns per thread of the workgroup
 
 fn load(buf: u32, i: u32) -> vec3f {
   var r = vec3f(0.0);

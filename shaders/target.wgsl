@@ -7,7 +7,8 @@
 //
 // A lattice block at offset `off` (f32 words): [0..2] nodes per axis, [3..5] origin,
 // [6] 1/Δ, [7] Δ, [8] 1/(2σ²), [9..14] far-field slopes (lo_0, hi_0, lo_1, hi_1, lo_2, hi_2),
-// [15] unused, then the node values U, x fastest. Mirrored by TARGET_HEADER in target.ts.
+// [15] unused, then the node values U, x fastest. The offsets are the LAT_* constants below,
+// mirrored by LATTICE_HEADER in src/gpu/layout.ts (checked by test/layout.test.ts).
 //
 // Inside the box: U = B(x), the multilinear interpolant, and ∇U its exact gradient. Outside,
 // with π(x) the nearest point of the box and δ_c = x_c − π_c(x):
@@ -15,26 +16,34 @@
 //   ∂U/∂x_c = ±a_{c,±} + δ_c/σ² on clamped axes, ∂B/∂x_c at π(x) on the others.
 // Returns (U, ∇U).
 
+const LAT_NODES: u32 = 0u;
+const LAT_ORIGIN: u32 = 3u;
+const LAT_INV_SPACING: u32 = 6u;
+const LAT_SPACING: u32 = 7u;
+const LAT_INV_2S2: u32 = 8u;
+const LAT_SLOPES: u32 = 9u;
+const LAT_VALUES: u32 = 16u;
+
 fn tgt_eval(x: vec3f, off: u32) -> vec4f {
-  let nn = vec3u(u32(tgt_at(off)), u32(tgt_at(off + 1u)), u32(tgt_at(off + 2u)));
-  let ih = tgt_at(off + 6u);
-  let i2s = tgt_at(off + 8u);
+  let nn = vec3u(u32(tgt_at(off + LAT_NODES)), u32(tgt_at(off + LAT_NODES + 1u)), u32(tgt_at(off + LAT_NODES + 2u)));
+  let ih = tgt_at(off + LAT_INV_SPACING);
+  let i2s = tgt_at(off + LAT_INV_2S2);
   var base = vec3u(0u);
   var t = vec3f(0.0);
   var inside = vec3f(1.0);
   var gfar = vec3f(0.0);
   var far = 0.0;
   for (var c = 0u; c < D; c++) {
-    let q = (x[c] - tgt_at(off + 3u + c)) * ih;
+    let q = (x[c] - tgt_at(off + LAT_ORIGIN + c)) * ih;
     let qc = clamp(q, 0.0, f32(nn[c] - 1u));
     let dl = (q - qc) / ih;
     if (dl > 0.0) {
-      let s = tgt_at(off + 10u + 2u * c);
+      let s = tgt_at(off + LAT_SLOPES + 1u + 2u * c);
       far += s * dl + dl * dl * i2s;
       gfar[c] = s + 2.0 * dl * i2s;
       inside[c] = 0.0;
     } else if (dl < 0.0) {
-      let s = tgt_at(off + 9u + 2u * c);
+      let s = tgt_at(off + LAT_SLOPES + 2u * c);
       far += -s * dl + dl * dl * i2s;
       gfar[c] = -s + 2.0 * dl * i2s;
       inside[c] = 0.0;
@@ -59,7 +68,7 @@ fn tgt_eval(x: vec3f, off: u32) -> vec4f {
         if (c2 == c) { dw[c2] *= select(-1.0, 1.0, bit == 1u); } else { dw[c2] *= f; }
       }
     }
-    let val = tgt_at(off + 16u + idx);
+    let val = tgt_at(off + LAT_VALUES + idx);
     v += w * val;
     g += dw * val;
   }

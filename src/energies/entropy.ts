@@ -21,7 +21,7 @@
  */
 import { commonWgsl, entropyWgsl, neighborsWgsl, reverseWgsl } from '../shaders.gen.js';
 import { dispatchFor, WORKGROUP_SIZE } from '../gpu/resources.js';
-import type { Scalar } from '../gpu/layout.js';
+import { ENTROPY_PARAMS_FIELDS } from '../gpu/layout.js';
 import { bindGroup, dispatch, pipeline } from '../gpu/pipelines.js';
 import { wgslLibrary } from '../gpu/wgsl.js';
 import { createKnn, createReverseNeighbors, MAX_K } from '../kernels/neighbors.js';
@@ -34,9 +34,7 @@ import type { KernelTerm, TermOptions, TermReference } from './types.js';
 export const ENTROPY_EPSILON = 1e-9;
 
 /** Fields of `struct EntropyParams` of shaders/entropy.wgsl, in order. */
-export const ENTROPY_PARAMS_FIELDS: readonly (readonly [string, Scalar])[] = [
-  ['n', 'u32'], ['e_base', 'u32'], ['weight', 'f32'], ['eps2', 'f32'],
-];
+export { ENTROPY_PARAMS_FIELDS };
 
 /** Options of {@link entropy}. */
 export interface EntropyOptions extends TermOptions {

@@ -12,7 +12,7 @@
 import { commonWgsl, interactionWgsl } from '../shaders.gen.js';
 import { WORKGROUP_SIZE, dispatchFor } from '../gpu/resources.js';
 import { bindGroup, dispatch, pipeline, type SourceSpan } from '../gpu/pipelines.js';
-import type { Scalar } from '../gpu/layout.js';
+import { IA_PARAMS_FIELDS } from '../gpu/layout.js';
 import { checkOptions, defineKernelTerm, termError, type Fail } from './term.js';
 import type { KernelTerm, TermOptions } from './types.js';
 
@@ -100,18 +100,7 @@ export interface InteractionOptions extends TermOptions {
   kernel: InteractionKernel;
 }
 
-/**
- * Fields of the WGSL `struct IaParams` of shaders/interaction.wgsl, in order (kp0..kp15 are
- * the 16 floats of `kp: array<vec4f, 4>`).
- *
- * @example
- * packStruct(IA_PARAMS_FIELDS, { n: 100, weight: 1, inv_n: 0.01 });
- */
-export const IA_PARAMS_FIELDS: readonly (readonly [string, Scalar])[] = [
-  ['n', 'u32'], ['e_base', 'u32'], ['weight', 'f32'], ['inv_n', 'f32'],
-  ['eps2', 'f32'], ['pad0', 'u32'], ['pad1', 'u32'], ['pad2', 'u32'],
-  ...Array.from({ length: 16 }, (_, j) => [`kp${j}`, 'f32'] as const),
-];
+export { IA_PARAMS_FIELDS };
 
 const MAX_PARAMS = 16;
 

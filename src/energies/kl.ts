@@ -47,7 +47,7 @@
  */
 import { commonWgsl, klWgsl, neighborsWgsl, reverseWgsl } from '../shaders.gen.js';
 import { createBuffer, dispatchFor, WORKGROUP_SIZE } from '../gpu/resources.js';
-import type { Scalar } from '../gpu/layout.js';
+import { KL_PARAMS_FIELDS } from '../gpu/layout.js';
 import { bindGroup, dispatch, pipeline } from '../gpu/pipelines.js';
 import { wgslLibrary } from '../gpu/wgsl.js';
 import { createGrid } from '../kernels/grid.js';
@@ -60,10 +60,7 @@ import type { KernelTerm, TermOptions, TermReference } from './types.js';
 export const KL_EPSILON = 1e-6;
 
 /** Fields of `struct KlParams` of shaders/kl.wgsl, in order. */
-export const KL_PARAMS_FIELDS: readonly (readonly [string, Scalar])[] = [
-  ['n', 'u32'], ['e_base', 'u32'], ['weight', 'f32'], ['eps_nu2', 'f32'],
-  ['eps_r2', 'f32'], ['pad0', 'u32'], ['pad1', 'u32'], ['pad2', 'u32'],
-];
+export { KL_PARAMS_FIELDS };
 
 /** Options of {@link klToSamples}. */
 export interface KlToSamplesOptions extends TermOptions {

@@ -38,15 +38,16 @@
  */
 import { commonWgsl, targetWgsl } from '../shaders.gen.js';
 import { createBuffer, dispatchFor, maxBindingBytes, WORKGROUP_SIZE } from '../gpu/resources.js';
-import type { Scalar } from '../gpu/layout.js';
+import { LATTICE_HEADER, TARGET_PARAMS_FIELDS } from '../gpu/layout.js';
 import { bindGroup, dispatch, pipeline } from '../gpu/pipelines.js';
 import { wgslLibrary } from '../gpu/wgsl.js';
 import { KdTree } from '../math/knn.js';
 import { checkOptions, defineKernelTerm, termError, type Fail } from './term.js';
 import type { KernelTerm, PotentialTerm, TermOptions } from './types.js';
 
-/** f32 slots before the node values in the term's parameters. */
-export const TARGET_HEADER = 16;
+/** f32 slots before the node values in the term's parameters (LATTICE_HEADER of src/gpu/layout.ts). */
+export const TARGET_HEADER = LATTICE_HEADER.LAT_VALUES;
+const { LAT_NODES, LAT_ORIGIN, LAT_INV_SPACING, LAT_SPACING, LAT_INV_2S2, LAT_SLOPES } = LATTICE_HEADER;
 /** Largest number of lattice nodes (the flow copies potential parameters into one array). */
 export const TARGET_MAX_NODES = 100_000;
 /** Default nodes along the longest axis of the box, by dimension (≤ {@link TARGET_MAX_NODES} in all). */
@@ -264,8 +265,12 @@ export function buildTargetLattice(samples: ArrayLike<number>, options: TargetDe
 /** The f32 parameter block of a lattice: header then node values (what the GPU reads). */
 function packLattice(lat: TargetLattice): Float32Array {
   const p = new Float32Array(TARGET_HEADER + lat.values.length);
-  p.set([lat.nodes[0], lat.nodes[1], lat.nodes[2], lat.origin[0], lat.origin[1], lat.origin[2], 1 / lat.cell, lat.cell,
-    1 / (2 * lat.sigma * lat.sigma), ...lat.slopes], 0);
+  p.set(lat.nodes, LAT_NODES);
+  p.set(lat.origin, LAT_ORIGIN);
+  p[LAT_INV_SPACING] = 1 / lat.cell;
+  p[LAT_SPACING] = lat.cell;
+  p[LAT_INV_2S2] = 1 / (2 * lat.sigma * lat.sigma);
+  p.set(lat.slopes, LAT_SLOPES);
   p.set(lat.values, TARGET_HEADER);
   return p;
 }
@@ -276,26 +281,26 @@ function packLattice(lat: TargetLattice): Float32Array {
  */
 function evaluate(q32: Float32Array, dim: number, x: ArrayLike<number>, o = 0): { u: number; g: Float64Array } {
   const p = o ? q32.subarray(o) : q32;
-  const nodes = [p[0]!, p[1]!, p[2]!];
-  const ih = p[6]!;
-  const i2s = p[8]!;
+  const nodes = [p[LAT_NODES]!, p[LAT_NODES + 1]!, p[LAT_NODES + 2]!];
+  const ih = p[LAT_INV_SPACING]!;
+  const i2s = p[LAT_INV_2S2]!;
   const base = [0, 0, 0];
   const t = [0, 0, 0];
   const inside = [1, 1, 1];
   const g = new Float64Array(dim);
   let far = 0;
   for (let c = 0; c < dim; c++) {
-    const q = (x[c]! - p[3 + c]!) * ih;
+    const q = (x[c]! - p[LAT_ORIGIN + c]!) * ih;
     const hi = nodes[c]! - 1;
     const qc = Math.min(Math.max(q, 0), hi);
     const dl = (q - qc) / ih;
     if (dl > 0) {
-      far += p[10 + 2 * c]! * dl + dl * dl * i2s;
-      g[c] = p[10 + 2 * c]! + 2 * dl * i2s;
+      far += p[LAT_SLOPES + 1 + 2 * c]! * dl + dl * dl * i2s;
+      g[c] = p[LAT_SLOPES + 1 + 2 * c]! + 2 * dl * i2s;
       inside[c] = 0;
     } else if (dl < 0) {
-      far += -p[9 + 2 * c]! * dl + dl * dl * i2s;
-      g[c] = -p[9 + 2 * c]! + 2 * dl * i2s;
+      far += -p[LAT_SLOPES + 2 * c]! * dl + dl * dl * i2s;
+      g[c] = -p[LAT_SLOPES + 2 * c]! + 2 * dl * i2s;
       inside[c] = 0;
     }
     const i0 = Math.min(Math.floor(qc), nodes[c]! - 2);
@@ -328,7 +333,7 @@ function evaluate(q32: Float32Array, dim: number, x: ArrayLike<number>, o = 0): 
 /** The WGSL of `tgt_eval` (shaders/target.wgsl) specialised for a potential term `id`. */
 function potentialWgsl(id: string): string {
   const fn = wgslLibrary(targetWgsl).replace(/^\/\/.*$/gm, '').trim();
-  return `${fn.replaceAll('tgt_at(', `prm_${id}(`).replaceAll('tgt_eval(', `tgt_eval_${id}(`)}
+  return `${fn.replaceAll('tgt_at(', `prm_${id}(`).replaceAll('tgt_eval(', `tgt_eval_${id}(`).replace(/\bLAT_/g, `LAT_${id}_`)}
 fn U_${id}(x: vec3f) -> f32 { return tgt_eval_${id}(x, 0u).x; }
 fn dU_${id}(x: vec3f) -> vec3f { return tgt_eval_${id}(x, 0u).yzw; }`;
 }
@@ -374,10 +379,7 @@ export function targetDensity(samples: Float32Array | Float64Array, options: Tar
 }
 
 /** Fields of `struct TargetParams` of shaders/target.wgsl, in order. */
-export const TARGET_PARAMS_FIELDS: readonly (readonly [string, Scalar])[] = [
-  ['n', 'u32'], ['e_base', 'u32'], ['weight', 'f32'], ['blend', 'f32'],
-  ['off_a', 'u32'], ['off_b', 'u32'], ['pad0', 'u32'], ['pad1', 'u32'],
-];
+export { TARGET_PARAMS_FIELDS };
 
 /** Largest default resolution of the finest level of {@link annealedTarget}, by dimension. */
 export const ANNEALED_DEFAULT_RESOLUTION: Readonly<Record<1 | 2 | 3, number>> = { 1: 8192, 2: 512, 3: 96 };

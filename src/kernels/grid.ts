@@ -20,14 +20,12 @@
 import { commonWgsl, gridWgsl } from '../shaders.gen.js';
 import { createBuffer, dispatchFor, dispatchSize, readBuffer, WORKGROUP_SIZE } from '../gpu/resources.js';
 import { bindGroup, dispatch, pipeline } from '../gpu/pipelines.js';
-import { packStruct, type Scalar } from '../gpu/layout.js';
+import { GRID_INFO_BYTES, GRID_PARAMS_FIELDS, MAX_GRID_LEVELS, SCAN_PARAMS_FIELDS, packStruct } from '../gpu/layout.js';
 
-/** Largest number of grid levels (MAX_LEVELS of grid.wgsl). */
-export const MAX_GRID_LEVELS = 6;
+export { GRID_INFO_BYTES, GRID_PARAMS_FIELDS, MAX_GRID_LEVELS, SCAN_PARAMS_FIELDS };
+
 /** Sample points of the spacing statistic (NSAMPLE of grid.wgsl). */
 export const GRID_SAMPLES = 32;
-/** Byte size of `struct GridInfo` of grid.wgsl. */
-export const GRID_INFO_BYTES = 64 + 48 * MAX_GRID_LEVELS;
 /** Values per thread of the prefix sum (SCAN_ITEMS of grid.wgsl). */
 export const SCAN_ITEMS = 16;
 
@@ -57,14 +55,7 @@ export const GRID_TUNING: Readonly<Record<1 | 2 | 3, GridTuning>> = {
   3: { levels: 5, ratio: 4, budget: 512, unitFactor: 2.43 },
 };
 
-/** Fields of `struct GridParams` of grid.wgsl, in order. */
-export const GRID_PARAMS_FIELDS: readonly (readonly [string, Scalar])[] = [
-  ['m', 'u32'], ['t', 'u32'], ['levels', 'u32'], ['nwg_bounds', 'u32'],
-  ['ratio', 'f32'], ['cell_factor', 'f32'], ['total', 'u32'], ['slices', 'u32'],
-];
 
-/** Fields of `struct ScanParams` of grid.wgsl, in order. */
-export const SCAN_PARAMS_FIELDS: readonly (readonly [string, Scalar])[] = [['n', 'u32'], ['pad0', 'u32'], ['pad1', 'u32'], ['pad2', 'u32']];
 
 /** Smallest power of two >= n (and >= 64): the level-0 bucket count for n points. */
 export function bucketCount(n: number): number {

@@ -27,7 +27,9 @@ import { commonWgsl, gridWgsl, neighborsWgsl } from '../shaders.gen.js';
 import { createBuffer, dispatchFor, readBuffer, WORKGROUP_SIZE } from '../gpu/resources.js';
 import { bindGroup, dispatch, pipeline } from '../gpu/pipelines.js';
 import { wgslLibrary } from '../gpu/wgsl.js';
-import { packStruct, type Scalar } from '../gpu/layout.js';
+import { REV_PARAMS_FIELDS, SEARCH_PARAMS_FIELDS, packStruct } from '../gpu/layout.js';
+
+export { REV_PARAMS_FIELDS, SEARCH_PARAMS_FIELDS };
 import { createGrid, createScan, GRID_TUNING, type GridDiagnostics, type GridKernel } from './grid.js';
 
 /** Largest k of the search (the register list holds 8). */
@@ -39,14 +41,7 @@ export const SEARCH_WORKGROUP = 64;
 /** u32 words before the fallback list in the search statistics buffer (NSTATS_HEADER). */
 const NSTATS_HEADER = 16;
 
-/** Fields of `struct SearchParams` of neighbors.wgsl, in order. */
-export const SEARCH_PARAMS_FIELDS: readonly (readonly [string, Scalar])[] = [
-  ['nq', 'u32'], ['m', 'u32'], ['pad2', 'u32'], ['levels', 'u32'],
-  ['inf', 'f32'], ['budget', 'u32'], ['pad0', 'u32'], ['pad1', 'u32'],
-];
 
-/** Fields of `struct RevParams` of neighbors.wgsl, in order. */
-export const REV_PARAMS_FIELDS: readonly (readonly [string, Scalar])[] = [['n', 'u32'], ['stride', 'u32'], ['col', 'u32'], ['pad0', 'u32']];
 
 /** WGSL of the neighbour module: common + grid library + neighbors.wgsl. */
 export function neighborsModuleCode(): string {
