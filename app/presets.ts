@@ -37,12 +37,12 @@ export interface Preset {
 
 /**
  * The seed paper's first example: V(ρ) = ∫|x|² ρ in R³ (minimum 0, a Dirac at 0), N = 1000
- * points uniform in [−1, 1]³, compared across the three flows. Time convention: MATH.md's
+ * points uniform in [−1, 1]³, compared across the three flows. Time convention: docs/math.md §1.4's
  * (g carries the factor N), h = 0.05, γ = 0.5. The gradient flow contracts by (1 − 2h) a step.
  */
 export const quadraticPreset: Preset = {
   name: 'quadratic',
-  description: 'V = ∫|x|² ρ in R³ (minimum 0). N = 1000 uniform in [−1,1]³; h = 0.05 and γ = 0.5 in MATH.md\'s convention (g carries the factor N).',
+  description: 'V = ∫|x|² ρ in R³ (minimum 0). N = 1000 uniform in [−1,1]³; h = 0.05 and γ = 0.5 in the convention of docs/math.md §1.4 (g carries the factor N).',
   dim: 3,
   n: 1000,
   positions: (n) => uniformBox(n, 3, { low: -1, high: 1, seed: 1 }),

@@ -1,4 +1,4 @@
-// entropy.wgsl: the Kozachenko–Leonenko internal-energy term F = ∫ ρ log ρ = -Ĥ (MATH.md §3)
+// entropy.wgsl: the Kozachenko–Leonenko internal-energy term F = ∫ ρ log ρ = -Ĥ (docs/math.md §4)
 // and its exact gradient, given the self k-NN search and the reverse-neighbour lists of
 // neighbors.wgsl.
 //

@@ -1,4 +1,4 @@
-// interaction.wgsl: the all-pairs interaction term of MATH.md §2,
+// interaction.wgsl: the all-pairs interaction term of docs/math.md §3.1,
 //   F = 1/(2N^2) sum_{i != j} W(x_i - x_j),   g_i = (1/N) sum_{j != i} grad W(x_i - x_j)
 // (W even), with per-particle energy density e_i = 1/(2N) sum_{j != i} W(x_i - x_j), so that
 // F = (1/N) sum_i e_i. One thread per particle i; the positions stream through workgroup

@@ -1,4 +1,4 @@
-// kl.wgsl: the KL-divergence-to-samples term of MATH.md §4 (Pérez-Cruz 2008; Wang, Kulkarni
+// kl.wgsl: the KL-divergence-to-samples term of docs/math.md §5 (Pérez-Cruz 2008; Wang, Kulkarni
 // and Verdú 2009) and its exact gradient, given two k-NN searches of neighbors.wgsl: the
 // particles against a static grid of the M target samples (m(j), the k-th nearest sample),
 // the particles against themselves (n(j), the k-th nearest other particle), and the

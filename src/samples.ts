@@ -1,5 +1,5 @@
 /**
- * Target samples from pictures, for the KL-to-samples energy (MATH.md §4): a picture becomes
+ * Target samples from pictures, for the KL-to-samples energy (docs/math.md §5; the KDE targets built from the same samples: §6): a picture becomes
  * M points y_1..y_M in R^2 drawn with probability proportional to the "ink" of each pixel.
  *
  * Browser-safe: no Node imports. Node file loading lives in `io/image.ts`.

@@ -1,4 +1,4 @@
-// The GPU flow of the interaction term (aggregation, MATH.md §2) against its float64 twin:
+// The GPU flow of the interaction term (aggregation, docs/math.md §3.6) against its float64 twin:
 // createFlow with the power kernel W(z) = |z|²/2 − |z|^b/b, b = 2 − d (Newtonian repulsion),
 // gradient flow from a uniform cloud in [−1, 1]^d, compared step for step with
 // aggregationFlow (src/reference/aggregation.ts) and with the known steady states: the exact

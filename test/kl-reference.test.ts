@@ -81,7 +81,7 @@ describe('knn (src/math/knn.ts)', () => {
   });
 });
 
-describe('klOracle (float64 oracle of MATH.md §4)', () => {
+describe('klOracle (float64 oracle of docs/math.md §5)', () => {
   for (const [dim, k] of [[1, 1], [2, 1], [3, 1], [2, 2], [2, 3]] as const) {
     it(`gradient equals central finite differences (dim ${dim}, k ${k})`, () => {
       const n = 14;

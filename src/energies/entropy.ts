@@ -1,5 +1,5 @@
 /**
- * The internal-energy (negative entropy) term of MATH.md §3, `F = T ∫ ρ log ρ = −T Ĥ`, with the
+ * The internal-energy (negative entropy) term of docs/math.md §4, `F = T ∫ ρ log ρ = −T Ĥ`, with the
  * Kozachenko–Leonenko k-nearest-neighbour estimator
  *
  *     Ĥ = ψ(N) − ψ(k) + log c_d + (d/N) Σ_i log r̃_i,     c_d = π^{d/2} / Γ(d/2 + 1),

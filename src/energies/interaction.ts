@@ -1,5 +1,5 @@
 /**
- * The interaction term of MATH.md §2:
+ * The interaction term of docs/math.md §3:
  *
  *     F = ½ ∫∫ W(x − y) ρ(x) ρ(y) ≈ 1/(2N²) Σ_{i≠j} W(x_i − x_j),
  *     g_i = N ∂F/∂x_i = (1/N) Σ_{j≠i} ∇W(x_i − x_j)        (W even),
@@ -294,7 +294,7 @@ function resolve(kernel: InteractionKernel): Resolved {
 }
 
 /**
- * Interaction energy term (MATH.md §2) for the flow's `energy` list:
+ * Interaction energy term (docs/math.md §3.1) for the flow's `energy` list:
  * `F = 1/(2N²) Σ_{i≠j} W(x_i − x_j)`, `g_i = (1/N) Σ_{j≠i} ∇W(x_i − x_j)`, per-particle density
  * `e_i = 1/(2N) Σ_{j≠i} W(x_i − x_j)`. The GPU pass ADDS `weight · g` to the flow's gradient and
  * writes e into the term's slot. Cost O(N²) per step (all pairs, tiled through workgroup

@@ -1,5 +1,5 @@
 /**
- * The KL divergence to a target known only by samples y_1..y_M (MATH.md §4; Pérez-Cruz 2008;
+ * The KL divergence to a target known only by samples y_1..y_M (docs/math.md §5; Pérez-Cruz 2008;
  * Wang, Kulkarni and Verdú 2009), as a kernel term:
  *
  *     D̂(q‖p) = (d/N) Σ_i log(ν̃_i / r̃_i) + log(M / (N − 1)),

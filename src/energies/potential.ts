@@ -1,5 +1,5 @@
 /**
- * Potential-energy terms (MATH.md §1): F = ∫ U ρ ≈ (1/N) Σ_i U(x_i), with Wasserstein gradient
+ * Potential-energy terms (docs/math.md §2): F = ∫ U ρ ≈ (1/N) Σ_i U(x_i), with Wasserstein gradient
  * g_i = ∇U(x_i). Each term brings WGSL for U and ∇U (spliced into one generated kernel), its
  * parameters (in a GPU buffer, so weights can change without recompiling) and a float64 twin.
  */

@@ -1,5 +1,5 @@
 /**
- * Float64 CPU oracles of the flows of MATH.md, used by tests and by the CPU side of the
+ * Float64 CPU oracles of the flows of docs/math.md §8, used by tests and by the CPU side of the
  * benchmarks. They follow the same update order as shaders/integrate.wgsl (including FIRE 2.0
  * and adaptive restart) and draw Langevin noise from the same Philox stream.
  */

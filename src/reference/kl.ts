@@ -1,5 +1,5 @@
 /**
- * Float64 CPU oracle of the KL-divergence-to-samples estimator (MATH.md §4; Pérez-Cruz 2008,
+ * Float64 CPU oracle of the KL-divergence-to-samples estimator (docs/math.md §5; Pérez-Cruz 2008,
  * Wang, Kulkarni and Verdú 2009) and its exact gradient, on the oracle k-NN of ./knn.ts (brute
  * force, or its k-d tree for large sets). The GPU KL term and the library's smooth-floor twin
  * `klReference` (src/energies/kl.ts) are tested against this file.
@@ -15,7 +15,7 @@
  *
  *     ∂D̂/∂x_j = (d/N) [ (x_j − y_{m(j)})/ν_j² − (x_j − x_{n(j)})/r_j² − Σ_{i : n(i) = j} (x_j − x_i)/r_i² ].
  *
- * The Wasserstein gradient returned is g = N ∂D̂/∂x (MATH.md: each particle has mass 1/N).
+ * The Wasserstein gradient returned is g = N ∂D̂/∂x (docs/math.md §1.3: each particle has mass 1/N).
  *
  * **Floors.** A particle on a target sample sends log ν to −∞ and duplicate particles send
  * log r to +∞, so the estimator uses ν̃_i = max(ν_i, εν) and r̃_i = max(r_i, εr) (options
@@ -68,7 +68,7 @@ export interface KlOracleResult {
 }
 
 /**
- * The k-NN KL-to-samples estimate D̂(q‖p) of MATH.md §4 for particles x (N·dim) and target
+ * The k-NN KL-to-samples estimate D̂(q‖p) of docs/math.md §5.1 for particles x (N·dim) and target
  * samples y (M·dim), with its exact gradient, in float64. Needs N ≥ k + 1 and M ≥ k.
  * Distances are floored at `epsNu`/`epsR` (default 1e-6; see the file header).
  *
