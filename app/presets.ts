@@ -65,7 +65,7 @@ export const quadraticPreset: Preset = {
  * (h: 'auto'): the entropy force between close pairs is stiff (Lipschitz ~ d/r², i.e. ~N), so a
  * fixed h that is stable at the start is tiny; see studies/step-control.md.
  *
- * Time convention: MATH.md's (g carries the factor N); the seed paper's η = 0.5 at N = 1000
+ * Time convention: docs/math.md §1.4's (g carries the factor N); the seed paper's η = 0.5 at N = 1000
  * corresponds to h = 5e-4 here, which is above the stability limit of the gradient flow.
  *
  * Known facts: the per-axis variance tends to 0.5. The true minimum is −(d/2) log π ≈ −1.1447,
