@@ -55,21 +55,21 @@ const DEFAULT_BOX: Box = [-1, 1, -1, 1];
  */
 export function validateSamples(samples: Float32Array | Float64Array, dim: number): number {
   if (!(samples instanceof Float32Array || samples instanceof Float64Array)) {
-    throw new Error('validateSamples: samples must be a Float32Array (or Float64Array)');
+    throw new Error('wgflow: validateSamples: samples must be a Float32Array (or Float64Array)');
   }
   if (!Number.isInteger(dim) || dim < 1 || dim > 3) {
-    throw new Error(`validateSamples: dim must be 1, 2 or 3 (got ${dim})`);
+    throw new Error(`wgflow: validateSamples: dim must be 1, 2 or 3 (got ${dim})`);
   }
-  if (samples.length === 0) throw new Error('validateSamples: no samples (M = 0)');
+  if (samples.length === 0) throw new Error('wgflow: validateSamples: no samples (M = 0)');
   if (samples.length % dim !== 0) {
     throw new Error(
-      `validateSamples: length ${samples.length} is not a multiple of dim = ${dim}`,
+      `wgflow: validateSamples: length ${samples.length} is not a multiple of dim = ${dim}`,
     );
   }
   for (let i = 0; i < samples.length; i++) {
     if (!Number.isFinite(samples[i])) {
       throw new Error(
-        `validateSamples: sample ${Math.floor(i / dim)} has a non-finite value (${samples[i]}) at component ${i % dim}`,
+        `wgflow: validateSamples: sample ${Math.floor(i / dim)} has a non-finite value (${samples[i]}) at component ${i % dim}`,
       );
     }
   }
@@ -78,12 +78,12 @@ export function validateSamples(samples: Float32Array | Float64Array, dim: numbe
 
 function checkImage(rgba: Uint8Array | Uint8ClampedArray, width: number, height: number, fn: string): void {
   if (!Number.isInteger(width) || !Number.isInteger(height) || width < 0 || height < 0) {
-    throw new Error(`${fn}: width and height must be non-negative integers (got ${width}×${height})`);
+    throw new Error(`wgflow: ${fn}: width and height must be non-negative integers (got ${width}×${height})`);
   }
-  if (width === 0 || height === 0) throw new Error(`${fn}: empty image (${width}×${height})`);
+  if (width === 0 || height === 0) throw new Error(`wgflow: ${fn}: empty image (${width}×${height})`);
   if (rgba.length !== width * height * 4) {
     throw new Error(
-      `${fn}: RGBA data has ${rgba.length} bytes, expected width·height·4 = ${width * height * 4}`,
+      `wgflow: ${fn}: RGBA data has ${rgba.length} bytes, expected width·height·4 = ${width * height * 4}`,
     );
   }
 }
@@ -113,15 +113,15 @@ export function pixelWeights(
   checkImage(rgba, width, height, 'pixelWeights');
   const mode = options.weighting ?? 'auto';
   if (mode !== 'darkness' && mode !== 'alpha' && mode !== 'auto') {
-    throw new Error(`pixelWeights: weighting must be 'darkness', 'alpha' or 'auto' (got ${String(mode)})`);
+    throw new Error(`wgflow: pixelWeights: weighting must be 'darkness', 'alpha' or 'auto' (got ${String(mode)})`);
   }
   const threshold = options.threshold ?? 0;
   const gamma = options.gamma ?? 1;
   if (!(threshold >= 0 && threshold <= 1)) {
-    throw new Error(`pixelWeights: threshold must lie in [0, 1] (got ${threshold})`);
+    throw new Error(`wgflow: pixelWeights: threshold must lie in [0, 1] (got ${threshold})`);
   }
   if (!(gamma > 0 && Number.isFinite(gamma))) {
-    throw new Error(`pixelWeights: gamma must be a positive finite number (got ${gamma})`);
+    throw new Error(`wgflow: pixelWeights: gamma must be a positive finite number (got ${gamma})`);
   }
   const weighting = mode === 'auto' ? (hasTransparency(rgba) ? 'alpha' : 'darkness') : mode;
   const n = width * height;
@@ -155,11 +155,11 @@ export function pixelWeights(
  */
 export function pixelToBox(width: number, height: number, box: Box = DEFAULT_BOX): { s: number; x0: number; y0: number } {
   if (!Array.isArray(box) || box.length !== 4 || !box.every((v) => Number.isFinite(v))) {
-    throw new Error(`box must be four finite numbers [xmin, xmax, ymin, ymax] (got ${JSON.stringify(box)})`);
+    throw new Error(`wgflow: samplesFromPixels: box must be four finite numbers [xmin, xmax, ymin, ymax] (got ${JSON.stringify(box)})`);
   }
   const [xmin, xmax, ymin, ymax] = box;
   if (!(xmax > xmin && ymax > ymin)) {
-    throw new Error(`box must have xmax > xmin and ymax > ymin (got ${JSON.stringify(box)})`);
+    throw new Error(`wgflow: samplesFromPixels: box must have xmax > xmin and ymax > ymin (got ${JSON.stringify(box)})`);
   }
   const s = Math.min((xmax - xmin) / width, (ymax - ymin) / height);
   const cx = 0.5 * (xmin + xmax);
@@ -192,7 +192,7 @@ export function samplesFromPixels(
 ): Float32Array<ArrayBuffer> {
   const count = options?.count;
   if (typeof count !== 'number' || !Number.isInteger(count) || count <= 0) {
-    throw new Error(`samplesFromPixels: count must be a positive integer (got ${String(count)})`);
+    throw new Error(`wgflow: samplesFromPixels: count must be a positive integer (got ${String(count)})`);
   }
   checkImage(rgba, width, height, 'samplesFromPixels');
   const { s, x0, y0 } = pixelToBox(width, height, options.box ?? DEFAULT_BOX);
@@ -241,7 +241,7 @@ export function samplesFromPixels(
   }
   for (let i = 0; i < out.length; i++) {
     if (!Number.isFinite(out[i])) {
-      throw new Error('samplesFromPixels: non-finite sample (box too large for float32?)');
+      throw new Error('wgflow: samplesFromPixels: non-finite sample (box too large for float32?)');
     }
   }
   return out;
@@ -251,7 +251,7 @@ export function samplesFromPixels(
 function getCreateImageBitmap(fn: string): typeof createImageBitmap {
   const f = (globalThis as { createImageBitmap?: typeof createImageBitmap }).createImageBitmap;
   if (typeof f !== 'function') {
-    throw new Error(`${fn}: createImageBitmap is not available here (browser only; in Node use io/image.ts)`);
+    throw new Error(`wgflow: ${fn}: createImageBitmap is not available here (browser only; in Node use io/image.ts)`);
   }
   return f;
 }
@@ -299,12 +299,12 @@ export async function samplesFromImageElement(
  * const targets = await samplesFromFile(blob, { count: 20000, box: [-2, 2, -2, 2] });
  */
 export async function samplesFromFile(file: Blob, options: BrowserSampleOptions): Promise<Float32Array<ArrayBuffer>> {
-  if (file.size === 0) throw new Error('samplesFromFile: the file is empty');
+  if (file.size === 0) throw new Error('wgflow: samplesFromFile: the file is empty');
   let bitmap: ImageBitmap;
   try {
     bitmap = await getCreateImageBitmap('samplesFromFile')(file);
   } catch (e) {
-    throw new Error(`samplesFromFile: could not decode the image (${(e as Error).message})`);
+    throw new Error(`wgflow: samplesFromFile: could not decode the image (${(e as Error).message})`);
   }
   try {
     return samplesFromImageBitmap(bitmap, options);
@@ -320,18 +320,18 @@ function rasterise(
   maxSide: number | undefined,
   fn: string,
 ): { data: Uint8ClampedArray; width: number; height: number } {
-  if (!(srcWidth > 0 && srcHeight > 0)) throw new Error(`${fn}: empty image (${srcWidth}×${srcHeight})`);
+  if (!(srcWidth > 0 && srcHeight > 0)) throw new Error(`wgflow: ${fn}: empty image (${srcWidth}×${srcHeight})`);
   const cap = maxSide ?? 1024;
-  if (!(cap >= 1)) throw new Error(`${fn}: maxSide must be >= 1 (got ${cap})`);
+  if (!(cap >= 1)) throw new Error(`wgflow: ${fn}: maxSide must be >= 1 (got ${cap})`);
   const scale = Math.min(1, cap / Math.max(srcWidth, srcHeight));
   const width = Math.max(1, Math.round(srcWidth * scale));
   const height = Math.max(1, Math.round(srcHeight * scale));
   if (typeof OffscreenCanvas === 'undefined') {
-    throw new Error(`${fn}: OffscreenCanvas is not available here (browser only; in Node use io/image.ts)`);
+    throw new Error(`wgflow: ${fn}: OffscreenCanvas is not available here (browser only; in Node use io/image.ts)`);
   }
   const canvas = new OffscreenCanvas(width, height);
   const ctx = canvas.getContext('2d');
-  if (!ctx) throw new Error(`${fn}: could not get a 2D context`);
+  if (!ctx) throw new Error(`wgflow: ${fn}: could not get a 2D context`);
   ctx.clearRect(0, 0, width, height);
   ctx.drawImage(source, 0, 0, width, height);
   const { data } = ctx.getImageData(0, 0, width, height);

@@ -44,12 +44,12 @@ export function sniffImageFormat(bytes: Uint8Array): ImageFormat | undefined {
  * const { width, height, data } = decodeImage(readFileSync('picture.jpg'));
  */
 export function decodeImage(bytes: Uint8Array, name = 'image'): RgbaImage {
-  if (bytes.length === 0) throw new Error(`decodeImage: ${name} is empty (0 bytes)`);
+  if (bytes.length === 0) throw new Error(`wgflow: decodeImage: ${name} is empty (0 bytes)`);
   const format = sniffImageFormat(bytes);
   if (!format) {
     const head = Array.from(bytes.subarray(0, 8), (b) => b.toString(16).padStart(2, '0')).join(' ');
     throw new Error(
-      `decodeImage: ${name} is not a PNG or JPEG file (unsupported format; first bytes: ${head})`,
+      `wgflow: decodeImage: ${name} is not a PNG or JPEG file (unsupported format; first bytes: ${head})`,
     );
   }
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -63,10 +63,10 @@ export function decodeImage(bytes: Uint8Array, name = 'image'): RgbaImage {
       img = { width: j.width, height: j.height, data: j.data };
     }
   } catch (e) {
-    throw new Error(`decodeImage: ${name} is a corrupt ${format.toUpperCase()} file (${(e as Error).message})`);
+    throw new Error(`wgflow: decodeImage: ${name} is a corrupt ${format.toUpperCase()} file (${(e as Error).message})`);
   }
   if (!(img.width > 0 && img.height > 0) || img.data.length !== img.width * img.height * 4) {
-    throw new Error(`decodeImage: ${name} is a corrupt ${format.toUpperCase()} file (decoded ${img.width}×${img.height}, ${img.data.length} bytes)`);
+    throw new Error(`wgflow: decodeImage: ${name} is a corrupt ${format.toUpperCase()} file (decoded ${img.width}×${img.height}, ${img.data.length} bytes)`);
   }
   return img;
 }
@@ -84,9 +84,9 @@ export async function loadImage(path: string): Promise<RgbaImage> {
     bytes = await readFile(path);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new Error(`loadImage: file not found: ${path}`);
-    if (code === 'EISDIR') throw new Error(`loadImage: ${path} is a directory, not an image file`);
-    throw new Error(`loadImage: cannot read ${path} (${(e as Error).message})`);
+    if (code === 'ENOENT') throw new Error(`wgflow: loadImage: file not found: ${path}`);
+    if (code === 'EISDIR') throw new Error(`wgflow: loadImage: ${path} is a directory, not an image file`);
+    throw new Error(`wgflow: loadImage: cannot read ${path} (${(e as Error).message})`);
   }
   return decodeImage(bytes, path);
 }
@@ -111,10 +111,10 @@ export async function samplesFromImageFile(path: string, options: SampleOptions)
  */
 export function encodePng(width: number, height: number, rgba: Uint8Array | Uint8ClampedArray): Buffer {
   if (!Number.isInteger(width) || !Number.isInteger(height) || width <= 0 || height <= 0) {
-    throw new Error(`encodePng: width and height must be positive integers (got ${width}×${height})`);
+    throw new Error(`wgflow: encodePng: width and height must be positive integers (got ${width}×${height})`);
   }
   if (rgba.length !== width * height * 4) {
-    throw new Error(`encodePng: RGBA data has ${rgba.length} bytes, expected ${width * height * 4}`);
+    throw new Error(`wgflow: encodePng: RGBA data has ${rgba.length} bytes, expected ${width * height * 4}`);
   }
   const png = new PNG({ width, height });
   png.data = Buffer.from(rgba.buffer, rgba.byteOffset, rgba.byteLength);

@@ -41,10 +41,10 @@ export type Seed = number | bigint | readonly [number, number];
 export function seedWords(seed: Seed): [number, number] {
   if (Array.isArray(seed)) return [seed[0] >>> 0, seed[1] >>> 0];
   if (typeof seed === 'bigint') {
-    if (seed < 0n || seed >= 1n << 64n) throw new RangeError(`wgflow: seed ${seed} is outside [0, 2^64)`);
+    if (seed < 0n || seed >= 1n << 64n) throw new RangeError(`wgflow: seedWords: seed ${seed} is outside [0, 2^64)`);
     return [Number(seed & 0xffffffffn), Number(seed >> 32n)];
   }
   const s = seed as number;
-  if (!Number.isSafeInteger(s) || s < 0) throw new RangeError(`wgflow: seed ${s} must be a non-negative safe integer`);
+  if (!Number.isSafeInteger(s) || s < 0) throw new RangeError(`wgflow: seedWords: seed ${s} must be a non-negative safe integer`);
   return [s % 4294967296, Math.floor(s / 4294967296)];
 }

@@ -27,10 +27,10 @@
 import { bruteForceKnn, kdTreeKnn } from './knn.js';
 
 function checkCloud(a: ArrayLike<number>, dim: number, what: string): number {
-  if (!Number.isInteger(dim) || dim < 1) throw new Error(`klOracle: dim must be a positive integer (got ${dim})`);
-  if (a.length % dim !== 0) throw new Error(`klOracle: ${what} length ${a.length} is not a multiple of dim = ${dim}`);
+  if (!Number.isInteger(dim) || dim < 1) throw new Error(`wgflow: klOracle: dim must be a positive integer (got ${dim})`);
+  if (a.length % dim !== 0) throw new Error(`wgflow: klOracle: ${what} length ${a.length} is not a multiple of dim = ${dim}`);
   for (let i = 0; i < a.length; i++) {
-    if (!Number.isFinite(a[i])) throw new Error(`klOracle: ${what} has a non-finite value at index ${i}`);
+    if (!Number.isFinite(a[i])) throw new Error(`wgflow: klOracle: ${what} has a non-finite value at index ${i}`);
   }
   return a.length / dim;
 }
@@ -87,12 +87,12 @@ export function klOracle(
   const k = options.k ?? 1;
   const epsNu = options.epsNu ?? 1e-6;
   const epsR = options.epsR ?? 1e-6;
-  if (!Number.isInteger(k) || k < 1) throw new Error(`klOracle: k must be a positive integer (got ${k})`);
-  if (n < k + 1) throw new Error(`klOracle: need at least k + 1 = ${k + 1} particles (got ${n})`);
-  if (m < k) throw new Error(`klOracle: need at least k = ${k} target samples (got ${m})`);
-  if (!(epsNu >= 0) || !(epsR >= 0)) throw new Error('klOracle: epsNu and epsR must be >= 0');
+  if (!Number.isInteger(k) || k < 1) throw new Error(`wgflow: klOracle: k must be a positive integer (got ${k})`);
+  if (n < k + 1) throw new Error(`wgflow: klOracle: need at least k + 1 = ${k + 1} particles (got ${n})`);
+  if (m < k) throw new Error(`wgflow: klOracle: need at least k = ${k} target samples (got ${m})`);
+  if (!(epsNu >= 0) || !(epsR >= 0)) throw new Error('wgflow: klOracle: epsNu and epsR must be >= 0');
   const method = options.method ?? 'auto';
-  if (method !== 'auto' && method !== 'brute' && method !== 'tree') throw new Error(`klOracle: method must be 'auto', 'brute' or 'tree' (got ${String(method)})`);
+  if (method !== 'auto' && method !== 'brute' && method !== 'tree') throw new Error(`wgflow: klOracle: method must be 'auto', 'brute' or 'tree' (got ${String(method)})`);
   const brute = (pairs: number) => method === 'brute' || (method === 'auto' && pairs <= 250_000);
   const toY = brute(n * m) ? bruteForceKnn(y, dim, k, x) : kdTreeKnn(y, dim, k, x);
   const toX = brute(n * n) ? bruteForceKnn(x, dim, k) : kdTreeKnn(x, dim, k);
