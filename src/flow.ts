@@ -101,7 +101,8 @@ export interface FlowOptions {
   /**
    * How GPU reductions combine partial sums: 'tree' (shared-memory trees, for GPUs) or
    * 'serial' (barrier-free per-thread partials folded by one thread, for CPU fallback adapters
-   * where a workgroup barrier is very expensive). Default: 'serial' on fallback adapters, else 'tree'.
+   * where a workgroup barrier is very expensive). Default: 'serial' on fallback adapters, else 'tree'
+   * ('tree' also on llvmpipe once N is too large for its loop cap; 'serial' then throws).
    */
   reduction?: 'tree' | 'serial';
   /** Steps encoded per command buffer. Default 64. */
@@ -446,7 +447,14 @@ export async function createFlow(device: GPUDevice, options: FlowOptions): Promi
       // Stage-1 workgroups of the reductions: many with shared-memory trees on GPUs; on CPU
       // fallbacks (SwiftShader pays ~1 ms per workgroup barrier) two barrier-free workgroups
       // whose 512 threads each write a partial row, folded by one thread (SERIAL = 1).
-      const serial = (options.reduction ?? (deviceProfile(device).fallback ? 'serial' : 'tree')) === 'serial' ? 1 : 0;
+      // A serial stage-1 thread folds ceil(n / 512) particles of at most 1 + K1 + TA + 4·dim
+      // loop iterations each (its stage 2, 512 rows of 1 + K1, always fits): past the device's
+      // loop cap (llvmpipe stops an invocation's loops, silently, after 65535) it would drop
+      // particles, so the trees are used there.
+      const profile = deviceProfile(device);
+      const serialFits = Math.ceil(n / (2 * wg)) * (1 + K1 + TA + 4 * dim) <= profile.maxLoopIterations;
+      if (options.reduction === 'serial' && !serialFits) fail(`reduction 'serial' cannot fold n = ${n} particles within this device's ${profile.maxLoopIterations} loop iterations per invocation (llvmpipe); use 'tree'`);
+      const serial = (options.reduction ?? (profile.fallback && serialFits ? 'serial' : 'tree')) === 'serial' ? 1 : 0;
       const redWgs = serial ? 2 : Math.min(rows, 512);
       const redRows = serial ? redWgs * wg : redWgs;
       const partials = buf('partials', redRows * Math.max(K0, K1) * 4, S);

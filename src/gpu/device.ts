@@ -33,14 +33,26 @@ export interface AdapterInfo {
   backend?: string;
 }
 
-const profiles = new WeakMap<GPUDevice, { fallback: boolean }>();
-
 /**
- * What wgflow knows of a device it created: `fallback` is true on CPU adapters, where kernels
- * prefer few large workgroups (barriers are expensive there). Unknown devices count as GPUs.
+ * Mesa's llvmpipe (and lavapipe) stop every shader invocation's loops, silently, after this
+ * many iterations in all (gallivm's LP_MAX_TGSI_LOOP_ITERATIONS, one counter shared by every
+ * loop of the invocation). Kernels whose per-thread loops grow with N must stay below it there.
  */
-export function deviceProfile(device: GPUDevice): { fallback: boolean } {
-  return profiles.get(device) ?? { fallback: false };
+export const LLVMPIPE_LOOP_LIMIT = 65535;
+
+/** What wgflow knows of a device it created (see {@link deviceProfile}). */
+export interface DeviceProfile {
+  /** True on CPU adapters, where kernels prefer few large workgroups (barriers are expensive there). */
+  fallback: boolean;
+  /** Loop iterations one invocation may run in all before the driver cuts it short (Infinity: no cap). */
+  maxLoopIterations: number;
+}
+
+const profiles = new WeakMap<GPUDevice, DeviceProfile>();
+
+/** What wgflow knows of a device it created. Unknown devices count as GPUs without a loop cap. */
+export function deviceProfile(device: GPUDevice): DeviceProfile {
+  return profiles.get(device) ?? { fallback: false, maxLoopIterations: Infinity };
 }
 
 /** The result of {@link getDevice}. */
@@ -205,7 +217,8 @@ export async function getDevice(options: GetDeviceOptions = {}): Promise<DeviceR
     requiredLimits: adapterLimits(adapter),
   });
   const fallback = isSoftwareAdapter(info, adapter);
-  profiles.set(device, { fallback });
+  const gallivm = /llvmpipe|lavapipe/i.test(`${info.description} ${info.device} ${info.architecture}`);
+  profiles.set(device, { fallback, maxLoopIterations: gallivm ? LLVMPIPE_LOOP_LIMIT : Infinity });
   const name = [info.description, info.vendor, info.architecture, info.device].filter(Boolean).join(' / ') || 'unnamed adapter';
   const summary = `${name} (${info.runtime}${info.icd ? `, ICD ${info.icd}` : ''}${info.backend ? `, Dawn ${info.backend} backend, compatibility level` : ''}; ${fallback ? 'CPU fallback: timings say little about GPUs' : 'GPU'})`;
   return { device, adapter, adapterInfo: info, fallback, summary };
