@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,7 +8,7 @@ import { pathToFileURL } from 'node:url';
 import ts from 'typescript';
 import { testDevice } from './helpers.js';
 import { dispatchSize } from '../src/gpu/resources.js';
-import { ADAPTER_NAMES, deviceProfile, getDevice, LLVMPIPE_LOOP_LIMIT, PARTICLE_BUFFERS, particleLimits, type DeviceResult, type Dim } from '../src/gpu/device.js';
+import { ADAPTER_NAMES, deviceProfile, getDevice, LLVMPIPE_LOOP_LIMIT, PARTICLE_BUFFERS, particleLimits, SWIFTSHADER_ICD_PATHS, type DeviceResult, type Dim } from '../src/gpu/device.js';
 import { GRID_TUNING, gridLargestBuffer } from '../src/kernels/grid.js';
 
 /** Runs fn with process.env changed as given (undefined: unset), restoring it afterwards. */
@@ -72,6 +72,7 @@ describe('adapter choice', () => {
     expect(r.device.limits.maxStorageBuffersPerShaderStage).toBeGreaterThan(8);
   });
   it('forced swiftshader (WGFLOW_ADAPTER): Chromium\'s Vulkan driver, no loop cap', async () => {
+    const before = process.env.VK_ICD_FILENAMES;
     const r = await withEnv({ WGFLOW_ADAPTER: 'swiftshader' }, () => open({}));
     expect(r.choice).toBe('swiftshader');
     expect(r.summary).toMatch(/swiftshader/i);
@@ -79,7 +80,7 @@ describe('adapter choice', () => {
     expect(r.adapterInfo.icd).toMatch(/vk_swiftshader_icd\.json$/);
     expect(r.fallback).toBe(true);
     expect(deviceProfile(r.device).maxLoopIterations).toBe(Infinity);
-    expect(process.env.VK_ICD_FILENAMES).toBeUndefined(); // restored once the device exists
+    expect(process.env.VK_ICD_FILENAMES).toBe(before); // restored once the device exists
   });
   it('an unknown adapter name throws, listing the valid ones', async () => {
     const valid = ADAPTER_NAMES.map((n) => `'${n}'`).join(', ');
@@ -106,7 +107,8 @@ describe('adapter choice', () => {
     }
   });
   it("a user's VK_ICD_FILENAMES is respected", async () => {
-    const icd = '/usr/lib/chromium/vk_swiftshader_icd.json';
+    const icd = SWIFTSHADER_ICD_PATHS.find((p) => existsSync(p))!;
+    expect(icd).toBeTruthy();
     const r = await withEnv({ WGFLOW_ADAPTER: undefined, VK_DRIVER_FILES: undefined, VK_ICD_FILENAMES: icd }, async () => {
       const d = await open({});
       expect(process.env.VK_ICD_FILENAMES).toBe(icd);
@@ -170,14 +172,23 @@ describe('quiet acquisition', () => {
     "const keys = ['VK_ICD_FILENAMES', 'VK_DRIVER_FILES', 'XDG_RUNTIME_DIR', 'EGL_PLATFORM', 'LIBGL_ALWAYS_SOFTWARE'];",
     'const before = JSON.stringify(keys.map((k) => process.env[k] ?? null));',
     "const r = await getDevice(process.argv[2] ? { adapter: process.argv[2] } : {});",
-    'await r.device.queue.onSubmittedWorkDone();',
-    "process.stdout.write(JSON.stringify({ choice: r.choice, envKept: JSON.stringify(keys.map((k) => process.env[k] ?? null)) === before }));",
+    'const d = r.device;',
+    '// One compute dispatch and a readback after acquisition: later driver work must be quiet too.',
+    "const module = d.createShaderModule({ code: '@group(0) @binding(0) var<storage, read_write> o: array<u32>; @compute @workgroup_size(1) fn main() { o[0] = 42u; }' });",
+    "const pipe = d.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });",
+    'const buf = d.createBuffer({ size: 16, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });',
+    'const read = d.createBuffer({ size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });',
+    'const enc = d.createCommandEncoder(); const pass = enc.beginComputePass(); pass.setPipeline(pipe);',
+    'pass.setBindGroup(0, d.createBindGroup({ layout: pipe.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: buf } }] }));',
+    'pass.dispatchWorkgroups(1); pass.end(); enc.copyBufferToBuffer(buf, 0, read, 0, 16); d.queue.submit([enc.finish()]);',
+    'await read.mapAsync(GPUMapMode.READ); const value = new Uint32Array(read.getMappedRange())[0];',
+    "process.stdout.write(JSON.stringify({ choice: r.choice, value, envKept: JSON.stringify(keys.map((k) => process.env[k] ?? null)) === before }));",
     'r.device.destroy();',
     'process.exit(0);',
   ].join('\n'));
   const env = { ...process.env };
   for (const k of ['XDG_RUNTIME_DIR', 'VK_ICD_FILENAMES', 'VK_DRIVER_FILES', 'EGL_PLATFORM', 'LIBGL_ALWAYS_SOFTWARE', 'WGFLOW_ADAPTER']) delete env[k];
-  const child = (adapter: string) => new Promise<{ out: { choice: string; envKept: boolean }; err: string }>((resolve, reject) => {
+  const child = (adapter: string) => new Promise<{ out: { choice: string; value: number; envKept: boolean }; err: string }>((resolve, reject) => {
     execFile(process.execPath, [join(dir, 'child.mjs'), ...(adapter ? [adapter] : [])], { env, timeout: 60_000 }, (e, stdout, stderr) => {
       if (e) reject(new Error(`${e.message}\n${stderr}`));
       else resolve({ out: JSON.parse(stdout), err: stderr });
@@ -188,8 +199,9 @@ describe('quiet acquisition', () => {
   const DAWN_GL_LIMIT_WARNING = /^Warning: maxDynamic(Uniform|Storage)BuffersPerPipelineLayout artificially reduced from \d+ to 16 to fit dynamic offset allocation limit\.\n/gm;
 
   for (const adapter of ['', 'swiftshader', 'llvmpipe']) {
-    it(`getDevice(${adapter ? `{ adapter: '${adapter}' }` : ''}) writes nothing else to fd 2 and restores the environment`, async () => {
+    it(`getDevice(${adapter ? `{ adapter: '${adapter}' }` : ''}) and a dispatch write nothing else to fd 2; the environment is restored`, async () => {
       const { out, err } = await child(adapter);
+      expect(out.value).toBe(42);
       expect(out.envKept).toBe(true);
       expect(err).not.toMatch(/XDG_RUNTIME_DIR|PhysicalDeviceVk|shaderUniform|Loader Message|eglInitialize/);
       if (out.choice === 'llvmpipe') expect(err.match(DAWN_GL_LIMIT_WARNING)?.length).toBe(2);
