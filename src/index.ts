@@ -3,7 +3,7 @@
  * Public API: re-exports only. Node-only helpers (image files, PNG/SVG/CSV output, the
  * picture preset) are in `wgflow/node` (src/node.ts), not here, so this entry runs in browsers.
  */
-export { getDevice, isSoftwareAdapter, INSTALL_HINT, type AdapterInfo, type DeviceResult, type GetDeviceOptions } from './gpu/device.js';
+export { getDevice, isSoftwareAdapter, INSTALL_HINT, ADAPTER_NAMES, type AdapterInfo, type AdapterChoice, type AdapterName, type DeviceLimits, type DeviceResult, type GetDeviceOptions } from './gpu/device.js';
 export { createFlow, type Flow, type FlowOptions, type FlowStats, type FlowDiagnostics, type FlowCheckpoint, type Method, type Damping, type InverseDamping, type StepOptions, type FireOptions } from './flow.js';
 export { quadratic, doubleWell, gaussianMixture, customPotential, type QuadraticOptions, type DoubleWellOptions, type GaussianMixtureOptions, type MixtureComponent, type CustomPotentialOptions } from './energies/potential.js';
 export { interaction, type InteractionOptions, type InteractionKernel } from './energies/interaction.js';

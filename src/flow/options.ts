@@ -4,7 +4,8 @@
  * their validation, which runs before any GPU object exists (nothing half-built) and turns the
  * options into one resolved record ({@link ResolvedFlowOptions}).
  */
-import { maxBindingBytes } from '../gpu/resources.js';
+import { maxBindingBytes, WORKGROUP_SIZE } from '../gpu/resources.js';
+import { statsLayout } from '../kernels/reduce.js';
 import { deviceProfile } from '../gpu/device.js';
 import { seedWords, type Seed } from '../math/random.js';
 import type { EnergyTerm, KernelTerm } from '../energies/types.js';
@@ -99,7 +100,8 @@ export interface FlowOptions {
   /**
    * How GPU reductions combine partial sums: 'tree' (shared-memory trees, for GPUs) or
    * 'serial' (barrier-free per-thread partials folded by one thread, for CPU fallback adapters
-   * where a workgroup barrier is very expensive). Default: 'serial' on fallback adapters, else 'tree'.
+   * where a workgroup barrier is very expensive). Default: 'serial' on fallback adapters, else 'tree'
+   * ('tree' also on llvmpipe once N is too large for its loop cap; 'serial' then throws).
    */
   reduction?: 'tree' | 'serial';
   /** Steps encoded per command buffer. Default 64. */
@@ -293,8 +295,24 @@ export function resolveFlowOptions(device: GPUDevice, o: FlowOptions): ResolvedF
     },
     maxDisplacement: o.maxDisplacement ?? D.maxDisplacement,
     restart: Boolean(o.restart ?? D.restart),
-    reduction: o.reduction ?? (deviceProfile(device).fallback ? D.reduction.fallback : D.reduction.gpu),
+    reduction: chooseReduction(device, o.reduction, n, dim, terms.length + monitors.length),
     stepsPerSubmit: o.stepsPerSubmit ?? D.stepsPerSubmit,
     label: o.label ?? D.label,
   };
+}
+
+/**
+ * The reduction of a flow: the option, else 'serial' on CPU fallback adapters and 'tree' on GPUs.
+ * A serial stage-1 thread folds ceil(n / 512) particles of at most 1 + K + T + 4·dim loop
+ * iterations each; past the device's loop cap (llvmpipe stops an invocation's loops, silently,
+ * after 65535 iterations in total) it would drop particles, so the trees are used there and an
+ * explicit 'serial' throws.
+ */
+function chooseReduction(device: GPUDevice, asked: 'tree' | 'serial' | undefined, n: number, dim: number, slots: number): 'tree' | 'serial' {
+  const profile = deviceProfile(device);
+  const serialFits = Math.ceil(n / (2 * WORKGROUP_SIZE)) * (1 + statsLayout(slots).width + slots + 4 * dim) <= profile.maxLoopIterations;
+  if (asked === 'serial' && !serialFits) {
+    fail(`reduction 'serial' cannot fold n = ${n} particles within this device's ${profile.maxLoopIterations} loop iterations per invocation (llvmpipe); use 'tree'`);
+  }
+  return asked ?? (profile.fallback && serialFits ? FLOW_DEFAULTS.reduction.fallback : FLOW_DEFAULTS.reduction.gpu);
 }
