@@ -29,6 +29,17 @@ struct IaParams {
 @group(0) @binding(2) var<storage, read_write> ia_g: array<f32>;
 @group(0) @binding(3) var<storage, read_write> ia_e: array<f32>;
 
+// The range of tiles one dispatch visits: the term is split into several dispatches where the
+// adapter caps the loop iterations of an invocation (llvmpipe: 65535 in total, then its loops
+// stop silently). The first chunk writes e and later ones add to it; every chunk adds to g.
+struct IaChunk {
+  t_begin: u32,        // first tile
+  t_end: u32,          // one past the last tile
+  first: u32,          // 1 for the chunk that starts the energy sum
+  pad0: u32,
+}
+@group(0) @binding(4) var<uniform> ia_chunk: IaChunk;
+
 var<workgroup> ia_tile: array<vec3f, WG>;
 
 // Kernel parameter j (0..15).
@@ -114,8 +125,8 @@ fn main(
   }
   var g = vec3f(0.0);
   var e = 0.0;
-  let tiles = (n + WG - 1u) / WG;
-  for (var t = 0u; t < tiles; t++) {
+  let tiles = min((n + WG - 1u) / WG, ia_chunk.t_end);
+  for (var t = ia_chunk.t_begin; t < tiles; t++) {
     let j0 = t * WG;
     var p = vec3f(0.0);
     if (j0 + lid < n) {
@@ -142,6 +153,8 @@ fn main(
     for (var k = 0u; k < D; k++) {
       ia_g[i * D + k] += f * g[k];
     }
-    ia_e[ia.e_base + i] = 0.5 * ia.inv_n * e;
+    var prev = 0.0;
+    if (ia_chunk.first == 0u) { prev = ia_e[ia.e_base + i]; }
+    ia_e[ia.e_base + i] = prev + 0.5 * ia.inv_n * e;
   }
 }

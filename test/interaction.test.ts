@@ -106,6 +106,18 @@ describe('interaction: GPU equals the float64 O(N²) sums', () => {
     });
   }
 
+  it('power a = 16, b = 2 at N = 9000 (d = 2): exact past llvmpipe\'s loop cap (~8 loop iterations per partner: the sum is split into dispatches there)', async () => {
+    const { device } = await testDevice();
+    for (const kernel of [{ type: 'power', a: 16, b: 2 }] as InteractionKernel[]) {
+      const n = 9000, dim = 2;
+      const x = cloud(n, dim, 424242);
+      const g0 = cloud(n, dim, 99);
+      const term = interaction({ kernel, weight: 0.5 });
+      const got = await runTerm(device, term, x, n, dim, { g0 });
+      compare(kernel, x, n, dim, 0.5, got);
+    }
+  });
+
   it('setWeight changes the gradient weight but not e', async () => {
     const { device } = await testDevice();
     const kernel: InteractionKernel = { type: 'power', a: 4, b: 2 };

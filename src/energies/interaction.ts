@@ -10,9 +10,18 @@
  * float64 pair kernels {@link powerKernel64}, {@link gaussianKernel64}).
  */
 import { commonWgsl, interactionWgsl } from '../shaders.gen.js';
-import { WORKGROUP_SIZE, dispatchFor } from '../gpu/resources.js';
+import { WORKGROUP_SIZE, createBuffer, dispatchFor } from '../gpu/resources.js';
+import { deviceProfile } from '../gpu/device.js';
 import { bindGroup, dispatch, pipeline, type SourceSpan } from '../gpu/pipelines.js';
 import { IA_PARAMS_FIELDS } from '../gpu/layout.js';
+
+/**
+ * Loop iterations one partner costs an invocation of interaction.wgsl, generously (the pair
+ * loop, ia_pow's multiplication loops for |a|, |b| ≤ 8, the D-component loads), used to split
+ * the all-pairs sum into dispatches under an adapter's loop cap (llvmpipe). A user WGSL kernel
+ * with loops of its own may need fewer partners per dispatch: keep its loops short there.
+ */
+export const IA_TILE_LOOP_COST = 24;
 import { checkOptions, defineKernelTerm, termError, type Fail } from './term.js';
 import type { KernelTerm, TermOptions } from './types.js';
 
@@ -338,11 +347,21 @@ export function interaction(options: InteractionOptions): KernelTerm {
         code += r.user + '\n';
       }
       const pipe = await pipeline(device, { label: `Interaction.${r.user !== undefined ? 'user' : options.kernel.type}`, code, constants: { D: dim, WG: WORKGROUP_SIZE }, spans });
-      const bindings = bindGroup(device, api.label('bindGroup'), pipe, [api.params, ctx.positions, ctx.grad, ctx.energy]);
+      // Tiles of WG partners per dispatch: all of them, except where the adapter caps an
+      // invocation's loop iterations (llvmpipe), where a tile costs about WG·IA_TILE_LOOP_COST.
+      const tiles = Math.max(1, Math.ceil(n / WORKGROUP_SIZE));
+      const cap = deviceProfile(device).maxLoopIterations;
+      const perChunk = Number.isFinite(cap) ? Math.max(1, Math.floor(cap / (WORKGROUP_SIZE * IA_TILE_LOOP_COST))) : tiles;
+      const chunks: GPUBindGroup[] = [];
+      for (let t = 0; t < tiles; t += perChunk) {
+        const chunk = api.own(createBuffer(device, api.label(`chunk${chunks.length}`), 16, GPUBufferUsage.UNIFORM,
+          new Uint32Array([t, Math.min(tiles, t + perChunk), t === 0 ? 1 : 0, 0])));
+        chunks.push(bindGroup(device, api.label(`bindGroup${chunks.length}`), pipe, [api.params, ctx.positions, ctx.grad, ctx.energy, chunk]));
+      }
       const size = dispatchFor(n);
       return {
         encode(pass) {
-          if (n > 0) dispatch(pass, pipe, bindings, size);
+          if (n > 0) for (const bg of chunks) dispatch(pass, pipe, bg, size);
         },
       };
     },

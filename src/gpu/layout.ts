@@ -165,6 +165,7 @@ export const WGSL_STRUCTS: Readonly<Record<string, readonly WgslField[]>> = {
   KlParams: KL_PARAMS_FIELDS,
   TargetParams: TARGET_PARAMS_FIELDS,
   IaParams: [...IA_PARAMS_FIELDS.slice(0, 8), ['kp', `array<vec4f, ${IA_KERNEL_PARAMS / 4}>`]],
+  IaChunk: [['t_begin', 'u32'], ['t_end', 'u32'], ['first', 'u32'], ['pad0', 'u32']],
   LevelInfo: [['inv_h', 'f32'], ['h', 'f32'], ['base', 'u32'], ['tmask', 'u32'], ['cmin', 'vec4<i32>'], ['cmax', 'vec4<i32>']],
   GridInfo: [
     ['lo', 'vec4f'], ['hi', 'vec4f'], ['origin', 'vec4f'], ['spacing', 'f32'], ['h0', 'f32'],
