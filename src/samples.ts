@@ -90,7 +90,7 @@ function checkImage(rgba: Uint8Array | Uint8ClampedArray, width: number, height:
 
 /** True when some pixel of the RGBA data has alpha < 255. */
 function hasTransparency(rgba: Uint8Array | Uint8ClampedArray): boolean {
-  for (let i = 3; i < rgba.length; i += 4) if (rgba[i] < 255) return true;
+  for (let i = 3; i < rgba.length; i += 4) if (rgba[i]! < 255) return true;
   return false;
 }
 
@@ -128,13 +128,13 @@ export function pixelWeights(
   const weights = new Float64Array(n);
   for (let p = 0; p < n; p++) {
     const o = 4 * p;
-    const a = rgba[o + 3] / 255;
+    const a = rgba[o + 3]! / 255;
     let w: number;
     if (weighting === 'alpha') {
       w = a;
     } else {
       // Integer luma (weights sum to 10000) so that pure white is exactly weight 0.
-      const lum = 2126 * rgba[o] + 7152 * rgba[o + 1] + 722 * rgba[o + 2];
+      const lum = 2126 * rgba[o]! + 7152 * rgba[o + 1]! + 722 * rgba[o + 2]!;
       w = ((2_550_000 - lum) / 2_550_000) * a;
     }
     if (w < threshold || w <= 0) w = 0;
@@ -200,7 +200,7 @@ export function samplesFromPixels(
 
   // Cumulative weights over the pixels that carry weight only (pictures are mostly background).
   let nz = 0;
-  for (let p = 0; p < weights.length; p++) if (weights[p] > 0) nz++;
+  for (let p = 0; p < weights.length; p++) if (weights[p]! > 0) nz++;
   if (nz === 0) {
     throw new Error(
       weighting === 'alpha'
@@ -213,8 +213,9 @@ export function samplesFromPixels(
   const cdf = new Float64Array(nz);
   let acc = 0;
   for (let p = 0, j = 0; p < weights.length; p++) {
-    if (weights[p] > 0) {
-      acc += weights[p];
+    const w = weights[p]!;
+    if (w > 0) {
+      acc += w;
       index[j] = p;
       cdf[j++] = acc;
     }
@@ -230,10 +231,10 @@ export function samplesFromPixels(
     let hi = nz - 1;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (cdf[mid] > t) hi = mid;
+      if (cdf[mid]! > t) hi = mid;
       else lo = mid + 1;
     }
-    const p = index[lo];
+    const p = index[lo]!;
     const px = p % width;
     const py = (p - px) / width;
     out[2 * i] = x0 + s * (px + rand());

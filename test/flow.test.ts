@@ -73,10 +73,10 @@ describe('stats', () => {
       const ref = referenceEnergy(energy, x, n, dim);
       let kin = 0, res = 0;
       const mean = new Float64Array(dim);
-      for (let k = 0; k < x.length; k++) { kin += v0[k]! * v0[k]!; res += ref.grad[k]! ** 2; mean[k % dim] += x[k]!; }
-      for (let c = 0; c < dim; c++) mean[c] /= n;
+      for (let k = 0; k < x.length; k++) { kin += v0[k]! * v0[k]!; res += ref.grad[k]! ** 2; mean[k % dim]! += x[k]!; }
+      for (let c = 0; c < dim; c++) mean[c]! /= n;
       const cov = new Float64Array(dim * dim);
-      for (let i = 0; i < n; i++) for (let a = 0; a < dim; a++) for (let b = 0; b < dim; b++) cov[a * dim + b] += (x[i * dim + a]! - mean[a]!) * (x[i * dim + b]! - mean[b]!) / n;
+      for (let i = 0; i < n; i++) for (let a = 0; a < dim; a++) for (let b = 0; b < dim; b++) cov[a * dim + b]! += (x[i * dim + a]! - mean[a]!) * (x[i * dim + b]! - mean[b]!) / n;
       const rel = (a: number, b: number) => Math.abs(a - b) / Math.max(Math.abs(b), 1e-30);
       expect(rel(s.kinetic, kin / (2 * n))).toBeLessThan(1e-5);
       expect(rel(s.residual, res / n)).toBeLessThan(1e-5);

@@ -159,8 +159,8 @@ describe('interaction: float64 reference', () => {
         const h = 1e-6;
         for (let q = 0; q < n * dim; q++) {
           const xp = Float64Array.from(x), xm = Float64Array.from(x);
-          xp[q] += h;
-          xm[q] -= h;
+          xp[q]! += h;
+          xm[q]! -= h;
           const fd = (n * (term.reference(xp, n, dim).value - term.reference(xm, n, dim).value)) / (2 * h);
           expect(Math.abs(fd - grad[q]!)).toBeLessThan(1e-6 * (1 + Math.abs(grad[q]!)));
         }

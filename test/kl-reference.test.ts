@@ -93,15 +93,15 @@ describe('klOracle (float64 oracle of docs/math.md §5)', () => {
       const h = 1e-5;
       const f = (c: number, t: number) => {
         const xs = Float64Array.from(x);
-        xs[c] += t;
+        xs[c]! += t;
         return klOracle(xs, y, dim, { k, method: 'brute' }).value;
       };
       let maxErr = 0;
       let maxG = 0;
       for (let c = 0; c < n * dim; c++) {
         const fd = (8 * (f(c, h) - f(c, -h)) - (f(c, 2 * h) - f(c, -2 * h))) / (12 * h);
-        maxErr = Math.max(maxErr, Math.abs(fd - res.grad[c] / n));
-        maxG = Math.max(maxG, Math.abs(res.grad[c] / n));
+        maxErr = Math.max(maxErr, Math.abs(fd - res.grad[c]! / n));
+        maxG = Math.max(maxG, Math.abs(res.grad[c]! / n));
       }
       expect(maxG).toBeGreaterThan(0);
       expect(maxErr / maxG).toBeLessThan(1e-6);
@@ -118,11 +118,11 @@ describe('klOracle (float64 oracle of docs/math.md §5)', () => {
     for (let i = 0; i < 10; i++) {
       for (let a = 0; a < dim; a++) {
         partial[i * dim + a] =
-          (dim * (x[i * dim + a] - y[res.target[i] * dim + a])) / res.nu[i] ** 2 -
-          (dim * (x[i * dim + a] - x[res.neighbor[i] * dim + a])) / res.r[i] ** 2;
+          (dim * (x[i * dim + a]! - y[res.target[i]! * dim + a]!)) / res.nu[i]! ** 2 -
+          (dim * (x[i * dim + a]! - x[res.neighbor[i]! * dim + a]!)) / res.r[i]! ** 2;
       }
     }
-    const diff = partial.reduce((s, v, c) => Math.max(s, Math.abs(v - res.grad[c])), 0);
+    const diff = partial.reduce((s, v, c) => Math.max(s, Math.abs(v - res.grad[c]!)), 0);
     expect(diff).toBeGreaterThan(1e-3);
   });
 
@@ -138,7 +138,7 @@ describe('klOracle (float64 oracle of docs/math.md §5)', () => {
     expect(res.r[0]).toBe(0);
     expect(res.nu[2]).toBe(0);
     // floored terms carry no gradient: particle 2's target pull vanishes
-    expect(res.density[2]).toBeCloseTo(2 * (Math.log(1e-3) - Math.log(res.r[2])), 12);
+    expect(res.density[2]).toBeCloseTo(2 * (Math.log(1e-3) - Math.log(res.r[2]!)), 12);
     expect(() => klOracle(new Float64Array([0, 0]), y, 2)).toThrow(/at least k \+ 1/);
     expect(() => klOracle(x, y.subarray(0, 4), 2, { k: 3 })).toThrow(/at least k = 3 target/);
   });
@@ -164,7 +164,7 @@ describe('klOracle (float64 oracle of docs/math.md §5)', () => {
     const d = 2;
     const mu = [1, 0];
     const sigma = 1.5;
-    const exact = 0.5 * (d / sigma ** 2 + (mu[0] ** 2 + mu[1] ** 2) / sigma ** 2 - d + 2 * d * Math.log(sigma));
+    const exact = 0.5 * (d / sigma ** 2 + (mu[0]! ** 2 + mu[1]! ** 2) / sigma ** 2 - d + 2 * d * Math.log(sigma));
     const x = gaussian(5000, d, 51);
     const y = gaussian(5000, d, 52, mu, sigma);
     const { value } = klOracle(x, y, d);
@@ -192,7 +192,7 @@ describe('slicedWasserstein2', () => {
       const s = [0.3, -0.4, 0.5].slice(0, dim);
       const s2 = s.reduce((t, v) => t + v * v, 0);
       const a = gaussian(400, dim, 70 + dim);
-      const b = a.map((v, i) => v + s[i % dim]);
+      const b = a.map((v, i) => v + s[i % dim]!);
       for (const projections of [1, 7, 128]) {
         if (dim === 2 && projections === 1) continue; // one direction cannot average
         const sw = slicedWasserstein2(a, b, dim, { projections, seed: 5 });
@@ -202,7 +202,7 @@ describe('slicedWasserstein2', () => {
     // directions are unit vectors; in 3D they come as orthonormal frames
     const dirs = slicingDirections(3, 4, 9);
     expect(dirs.length).toBe(18);
-    for (let k = 0; k < 6; k++) expect(Math.hypot(dirs[3 * k], dirs[3 * k + 1], dirs[3 * k + 2])).toBeCloseTo(1, 12);
+    for (let k = 0; k < 6; k++) expect(Math.hypot(dirs[3 * k]!, dirs[3 * k + 1]!, dirs[3 * k + 2]!)).toBeCloseTo(1, 12);
   });
 
   it('is deterministic for a seed and rejects bad input', () => {

@@ -120,7 +120,7 @@ describe('KL-to-samples term on the GPU', () => {
       const twin = klReference(x, y, 2);
       expect(Math.abs(gpuValue(e, constant, 1) - twin.value)).toBeLessThan(1e-4 * Math.max(1, Math.abs(twin.value)));
       expect(relNorm(dg, twin.grad)).toBeLessThan(1e-4);
-      expect(diag.targetFallback + diag.selfFallback).toBe(0);
+      expect(diag.targetFallback! + diag.selfFallback!).toBe(0);
     }
   });
 

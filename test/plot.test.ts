@@ -57,7 +57,7 @@ describe('lineChartSvg', () => {
       series: [{ name: 'residual', x: [0, 1, 2, 3, 4, 5, 6, 7], y: [1, 0.1, NaN, 0.01, 0.001, 0, 1e-5, 1e-6] }],
       logY: true,
     });
-    const d = /<path [^>]*d="([^"]+)"/.exec(svg)![1];
+    const d = /<path [^>]*d="([^"]+)"/.exec(svg)![1]!;
     expect((d.match(/M/g) ?? []).length).toBe(3); // [0,1] [3,4] [6,7]
     expect(svg).toContain('>1e-6</text>');
     expect(svg).toContain('>1</text>');
@@ -90,7 +90,7 @@ describe('scatterPng', () => {
     const png = scatterPng(new Float64Array([10, 20, 30]), 1, { width: 64, height: 32, background: '#000' });
     const img = decodeImage(png);
     let lit = 0;
-    for (let p = 0; p < 64 * 32; p++) if (img.data[4 * p + 2] > 100) lit++;
+    for (let p = 0; p < 64 * 32; p++) if (img.data[4 * p + 2]! > 100) lit++;
     expect(lit).toBeGreaterThan(3);
     expect(decodeImage(scatterPng(new Float32Array([0, 0, 5, 1, 1, -5]), 3)).width).toBe(512);
     expect(() => scatterPng(new Float32Array(3), 2)).toThrow(/multiple of dim/);

@@ -35,7 +35,7 @@ function ksNormal(xs: Float64Array): number {
   const n = xs.length;
   let d = 0;
   for (let i = 0; i < n; i++) {
-    const f = normalCdf(xs[i]);
+    const f = normalCdf(xs[i]!);
     d = Math.max(d, f - i / n, (i + 1) / n - f);
   }
   return d;
@@ -123,7 +123,7 @@ describe('Philox4x32-10 on the GPU', () => {
         for (let c = 0; c < 4; c++) {
           if (gb[i * 4 + c] !== wb[c]) throw new Error(`bits differ at item ${i} comp ${c}: ${gb[i * 4 + c]} vs ${wb[c]}`);
           if (gu[i * 4 + c] !== wu[c]) throw new Error(`uniforms differ at item ${i} comp ${c}: ${gu[i * 4 + c]} vs ${wu[c]}`);
-          maxErr = Math.max(maxErr, Math.abs(gn[i * 4 + c] - wn[c]) / (1 + Math.abs(wn[c])));
+          maxErr = Math.max(maxErr, Math.abs(gn[i * 4 + c]! - wn[c]!) / (1 + Math.abs(wn[c]!)));
         }
       }
       // Normals use only + - * / sqrt on the GPU (own log and sin/cos): a few f32 ulp.
@@ -176,12 +176,12 @@ describe('Philox4x32-10 on the GPU', () => {
     // Each component separately, and no correlation between components of one draw.
     for (let c = 0; c < 4; c++) {
       let mc = 0;
-      for (let i = 0; i < items; i++) mc += xs[i * 4 + c];
+      for (let i = 0; i < items; i++) mc += xs[i * 4 + c]!;
       expect(Math.abs(mc / items)).toBeLessThan(5 / Math.sqrt(items));
     }
-    for (const [a, b] of [[0, 1], [0, 2], [1, 3], [2, 3]]) {
+    for (const [a, b] of [[0, 1], [0, 2], [1, 3], [2, 3]] as const) {
       let s = 0;
-      for (let i = 0; i < items; i++) s += xs[i * 4 + a] * xs[i * 4 + b];
+      for (let i = 0; i < items; i++) s += xs[i * 4 + a]! * xs[i * 4 + b]!;
       expect(Math.abs(s / items)).toBeLessThan(5 / Math.sqrt(items));
     }
     const d = ksNormal(xs);

@@ -32,7 +32,7 @@ describe('samplesFromPixels', () => {
     const count = 20000;
     const ys = samplesFromPixels(img, w, h, { count, seed: 11 });
     let left = 0;
-    for (let i = 0; i < count; i++) if (ys[2 * i] < 0) left++;
+    for (let i = 0; i < count; i++) if (ys[2 * i]! < 0) left++;
     const p = 1 / (1 + (1 - 153 / 255));
     const sd = Math.sqrt(count * p * (1 - p));
     expect(Math.abs(left - count * p)).toBeLessThan(4 * sd);
@@ -45,7 +45,7 @@ describe('samplesFromPixels', () => {
     let sx = 0;
     let sy = 0;
     for (let i = 0; i < 20000; i++) {
-      const [x, y] = [ys[2 * i], ys[2 * i + 1]];
+      const [x, y] = [ys[2 * i]!, ys[2 * i + 1]!];
       [xmin, xmax, ymin, ymax] = [Math.min(xmin, x), Math.max(xmax, x), Math.min(ymin, y), Math.max(ymax, y)];
       sx += x * x;
       sy += y * y;
@@ -193,12 +193,12 @@ describe('io/image', () => {
     expect(validateSamples(ys, 2)).toBe(4000);
     let ring = 0;
     for (let i = 0; i < 4000; i++) {
-      const r = Math.hypot(ys[2 * i], ys[2 * i + 1]);
+      const r = Math.hypot(ys[2 * i]!, ys[2 * i + 1]!);
       expect(r).toBeLessThanOrEqual(Math.SQRT2);
       if (Math.abs(r - 0.86) < 0.08) ring++;
     }
     // a good share of the ink is the ring, and nothing lies outside it
     expect(ring / 4000).toBeGreaterThan(0.3);
-    for (let i = 0; i < 4000; i++) expect(Math.hypot(ys[2 * i], ys[2 * i + 1])).toBeLessThan(0.95);
+    for (let i = 0; i < 4000; i++) expect(Math.hypot(ys[2 * i]!, ys[2 * i + 1]!)).toBeLessThan(0.95);
   });
 });

@@ -219,27 +219,27 @@ export function interactionReference(x: ArrayLike<number>, n: number, dim: numbe
     const xi0 = p[3 * i]!, xi1 = p[3 * i + 1]!, xi2 = p[3 * i + 2]!;
     for (let j = i + 1; j < n; j++) {
       const w = kernel(xi0 - p[3 * j]!, xi1 - p[3 * j + 1]!, xi2 - p[3 * j + 2]!, out);
-      density[i] += w;
-      density[j] += w;
-      densityAbs[i] += Math.abs(w);
-      densityAbs[j] += Math.abs(w);
+      density[i]! += w;
+      density[j]! += w;
+      densityAbs[i]! += Math.abs(w);
+      densityAbs[j]! += Math.abs(w);
       const ga = Math.hypot(out[0]!, out[1]!, out[2]!);
-      gradAbs[i] += ga;
-      gradAbs[j] += ga;
+      gradAbs[i]! += ga;
+      gradAbs[j]! += ga;
       for (let c = 0; c < dim; c++) {
-        grad[i * dim + c] += out[c]!;
-        grad[j * dim + c] -= out[c]!;
+        grad[i * dim + c]! += out[c]!;
+        grad[j * dim + c]! -= out[c]!;
       }
     }
   }
   let total = 0;
   for (let i = 0; i < n; i++) {
-    density[i] /= 2 * n;
-    densityAbs[i] /= 2 * n;
-    gradAbs[i] *= Math.abs(weight) / n;
+    density[i]! /= 2 * n;
+    densityAbs[i]! /= 2 * n;
+    gradAbs[i]! *= Math.abs(weight) / n;
     total += density[i]!;
   }
-  for (let k = 0; k < grad.length; k++) grad[k] *= weight / n;
+  for (let k = 0; k < grad.length; k++) grad[k]! *= weight / n;
   return { value: (weight * total) / Math.max(1, n), grad, density, gradAbs, densityAbs };
 }
 

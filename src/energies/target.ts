@@ -168,7 +168,7 @@ export function buildTargetLattice(samples: ArrayLike<number>, options: TargetDe
     const e = box[2 * c + 1]! - box[2 * c]!;
     nodes[c] = Math.max(2, Math.ceil(e / cell - 1e-9) + 1);
     // Centre the (slightly wider) lattice on the requested axis.
-    origin[c] = 0.5 * (box[2 * c]! + box[2 * c + 1]!) - 0.5 * (nodes[c] - 1) * cell;
+    origin[c] = 0.5 * (box[2 * c]! + box[2 * c + 1]!) - 0.5 * (nodes[c]! - 1) * cell;
   }
   const total = nodes[0] * nodes[1] * nodes[2];
   if (total > 2 ** 26) fail(`the lattice has ${total} nodes (${nodes.slice(0, dim).join('×')}); lower resolution`);
@@ -180,7 +180,7 @@ export function buildTargetLattice(samples: ArrayLike<number>, options: TargetDe
   const frac = [0, 0, 0];
   for (let i = 0; i < m; i++) {
     for (let c = 0; c < dim; c++) {
-      const q = Math.min(Math.max((samples[i * dim + c]! - origin[c]) / cell, 0), nodes[c]! - 1);
+      const q = Math.min(Math.max((samples[i * dim + c]! - origin[c]!) / cell, 0), nodes[c]! - 1);
       const b = Math.min(Math.floor(q), nodes[c]! - 2);
       base[c] = b;
       frac[c] = q - b;

@@ -176,7 +176,7 @@ export async function createRandomFill(device: GPUDevice, options: RandomFillOpt
     },
     setCounter(counter, offset) {
       alive();
-      params.set([offset ?? params[1], counter[0] >>> 0, counter[1] >>> 0, counter[2] >>> 0], 1);
+      params.set([offset ?? params[1]!, counter[0] >>> 0, counter[1] >>> 0, counter[2] >>> 0], 1);
       device.queue.writeBuffer(paramBuf, 0, params);
     },
     setSeed(seed) {

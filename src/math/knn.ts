@@ -32,15 +32,15 @@ function insertSorted(d2s: Float64Array, ids: Int32Array, base: number, cnt: num
   // Position: first slot whose (d2, id) is lexicographically greater.
   let pos = cnt;
   while (pos > 0) {
-    const pd = d2s[base + pos - 1];
-    if (pd > d2 || (pd === d2 && ids[base + pos - 1] > idx)) pos--;
+    const pd = d2s[base + pos - 1]!;
+    if (pd > d2 || (pd === d2 && ids[base + pos - 1]! > idx)) pos--;
     else break;
   }
   if (pos >= k) return cnt;
   const last = Math.min(cnt, k - 1);
   for (let s = last; s > pos; s--) {
-    d2s[base + s] = d2s[base + s - 1];
-    ids[base + s] = ids[base + s - 1];
+    d2s[base + s] = d2s[base + s - 1]!;
+    ids[base + s] = ids[base + s - 1]!;
   }
   d2s[base + pos] = d2;
   ids[base + pos] = idx;
@@ -119,7 +119,7 @@ export class KdTree {
         let mn = Infinity;
         let mx = -Infinity;
         for (let p = lo; p < hi; p++) {
-          const v = this.pts[this.perm[p] * dim + a];
+          const v = this.pts[this.perm[p]! * dim + a]!;
           if (v < mn) mn = v;
           if (v > mx) mx = v;
         }
@@ -132,7 +132,7 @@ export class KdTree {
       const mid = (lo + hi) >>> 1;
       this.select(lo, hi - 1, mid, axis);
       this.nodeAxis[id] = axis;
-      this.nodeSplit[id] = this.pts[this.perm[mid] * dim + axis];
+      this.nodeSplit[id] = this.pts[this.perm[mid]! * dim + axis]!;
       this.nodeLeft[id] = make(lo, mid);
       this.nodeRight[id] = make(mid, hi);
       return id;
@@ -143,7 +143,7 @@ export class KdTree {
   /** Quickselect: reorders perm[lo..hi] so perm[kth] has the kth smallest coordinate on axis. */
   private select(lo: number, hi: number, kth: number, axis: number): void {
     const { perm, pts, dim } = this;
-    const key = (p: number) => pts[perm[p] * dim + axis];
+    const key = (p: number) => pts[perm[p]! * dim + axis]!;
     while (hi > lo) {
       // Median of three pivot.
       const m = (lo + hi) >>> 1;
@@ -155,8 +155,8 @@ export class KdTree {
         while (key(i) < pivot) i++;
         while (key(j) > pivot) j--;
         if (i <= j) {
-          const t = perm[i];
-          perm[i] = perm[j];
+          const t = perm[i]!;
+          perm[i] = perm[j]!;
           perm[j] = t;
           i++;
           j--;
@@ -182,6 +182,13 @@ export class KdTree {
     outD2: Float64Array,
     outOffset: number,
   ): number {
+    if (!Number.isInteger(k) || k < 1) throw new Error(`wgflow: KdTree.query: k must be a positive integer (got ${k})`);
+    if (!Number.isInteger(qOffset) || qOffset < 0 || qOffset + this.dim > q.length) {
+      throw new Error(`wgflow: KdTree.query: query [${qOffset}, ${qOffset + this.dim}) lies outside q (length ${q.length})`);
+    }
+    if (!Number.isInteger(outOffset) || outOffset < 0 || outOffset + k > Math.min(outIdx.length, outD2.length)) {
+      throw new Error(`wgflow: KdTree.query: output slots [${outOffset}, ${outOffset + k}) exceed outIdx/outD2 (lengths ${outIdx.length}, ${outD2.length})`);
+    }
     this.q = q;
     this.qo = qOffset;
     this.k = k;
@@ -195,29 +202,29 @@ export class KdTree {
   }
 
   private visit(node: number): void {
-    const axis = this.nodeAxis[node];
+    const axis = this.nodeAxis[node]!;
     const { dim, pts, q, qo } = this;
     if (axis < 0) {
-      const hi = this.nodeHi[node];
-      for (let p = this.nodeLo[node]; p < hi; p++) {
-        const idx = this.perm[p];
+      const hi = this.nodeHi[node]!;
+      for (let p = this.nodeLo[node]!; p < hi; p++) {
+        const idx = this.perm[p]!;
         if (idx === this.exclude) continue;
         let d2 = 0;
         for (let a = 0; a < dim; a++) {
-          const t = q[qo + a] - pts[idx * dim + a];
+          const t = q[qo + a]! - pts[idx * dim + a]!;
           d2 += t * t;
         }
-        if (this.cnt < this.k || d2 <= this.outD2[this.base + this.k - 1]) {
+        if (this.cnt < this.k || d2 <= this.outD2[this.base + this.k - 1]!) {
           this.cnt = insertSorted(this.outD2, this.outIdx, this.base, this.cnt, this.k, d2, idx);
         }
       }
       return;
     }
-    const diff = q[qo + axis] - this.nodeSplit[node];
-    const near = diff < 0 ? this.nodeLeft[node] : this.nodeRight[node];
-    const far = diff < 0 ? this.nodeRight[node] : this.nodeLeft[node];
+    const diff = q[qo + axis]! - this.nodeSplit[node]!;
+    const near = diff < 0 ? this.nodeLeft[node]! : this.nodeRight[node]!;
+    const far = diff < 0 ? this.nodeRight[node]! : this.nodeLeft[node]!;
     this.visit(near);
-    if (this.cnt < this.k || diff * diff <= this.outD2[this.base + this.k - 1]) this.visit(far);
+    if (this.cnt < this.k || diff * diff <= this.outD2[this.base + this.k - 1]!) this.visit(far);
   }
 }
 
@@ -256,10 +263,10 @@ export function knn(
         if (excludeSelf && p === qi) continue;
         let s = 0;
         for (let a = 0; a < dim; a++) {
-          const t = queries[qi * dim + a] - points[p * dim + a];
+          const t = queries[qi * dim + a]! - points[p * dim + a]!;
           s += t * t;
         }
-        if (cnt < k || s <= d2[base + k - 1]) cnt = insertSorted(d2, index, base, cnt, k, s, p);
+        if (cnt < k || s <= d2[base + k - 1]!) cnt = insertSorted(d2, index, base, cnt, k, s, p);
       }
     }
   } else if (method === 'tree' || method === 'auto') {
@@ -269,6 +276,6 @@ export function knn(
     throw new Error(`wgflow: knn: method must be 'auto', 'brute' or 'tree' (got ${String(method)})`);
   }
   const dist = new Float64Array(nq * k);
-  for (let i = 0; i < dist.length; i++) dist[i] = Math.sqrt(d2[i]);
+  for (let i = 0; i < dist.length; i++) dist[i] = Math.sqrt(d2[i]!);
   return { k, index, dist };
 }

@@ -51,7 +51,7 @@ export function wasserstein2Sorted1d(a: ArrayLike<number>, b: ArrayLike<number>)
     const ti = (i + 1) * m;
     const tj = (j + 1) * n;
     const next = Math.min(ti, tj);
-    const d = a[i] - b[j];
+    const d = a[i]! - b[j]!;
     sum += (next - t) * d * d;
     t = next;
     if (ti === next) i++;
@@ -135,12 +135,12 @@ export function slicedWasserstein2(
   for (let k = 0; k < p; k++) {
     for (let i = 0; i < n; i++) {
       let s = 0;
-      for (let c = 0; c < dim; c++) s += dirs[k * dim + c] * a[i * dim + c];
+      for (let c = 0; c < dim; c++) s += dirs[k * dim + c]! * a[i * dim + c]!;
       pa[i] = s;
     }
     for (let i = 0; i < m; i++) {
       let s = 0;
-      for (let c = 0; c < dim; c++) s += dirs[k * dim + c] * b[i * dim + c];
+      for (let c = 0; c < dim; c++) s += dirs[k * dim + c]! * b[i * dim + c]!;
       pb[i] = s;
     }
     pa.sort();

@@ -38,12 +38,12 @@ function powerInteraction(x: Float64Array, n: number, dim: number, a: number, b:
       const slope = se ** (0.5 * a - 1) - se ** (0.5 * b - 1); // ∇W(z) = slope · z
       sum += phi(se, a) - phi(se, b) + 0.5 * slope * (s - se);
       for (let c = 0; c < dim; c++) {
-        grad[i * dim + c] += slope * z[c]!;
-        grad[j * dim + c] -= slope * z[c]!;
+        grad[i * dim + c]! += slope * z[c]!;
+        grad[j * dim + c]! -= slope * z[c]!;
       }
     }
   }
-  for (let k = 0; k < grad.length; k++) grad[k] /= n;
+  for (let k = 0; k < grad.length; k++) grad[k]! /= n;
   return { value: sum / Math.max(1, n * n), grad };
 }
 
@@ -95,13 +95,14 @@ export interface AggregationFlowResult {
  */
 export function aggregationFlow(x0: ArrayLike<number>, n: number, o: AggregationFlowOptions): AggregationFlowResult {
   const dim = o.dim;
+  if (x0.length !== n * dim) throw new Error(`wgflow: aggregationFlow: x0 must hold n·dim = ${n * dim} values (got ${x0.length})`);
   const a = o.a ?? 2;
   const b = o.b ?? 2 - dim;
   const eps2 = Math.fround((o.eps ?? DEFAULT_EPS) ** 2);
   const x = Float64Array.from(x0);
   let r = powerInteraction(x, n, dim, a, b, eps2);
   for (let t = 0; t < o.steps; t++) {
-    for (let k = 0; k < x.length; k++) x[k] -= o.h * r.grad[k]!;
+    for (let k = 0; k < x.length; k++) x[k]! -= o.h * r.grad[k]!;
     r = powerInteraction(x, n, dim, a, b, eps2);
     if (o.onStep) o.onStep(t + 1, x, r.value, meanSquare(r.grad, n));
   }
@@ -145,8 +146,9 @@ export function aggregation1DEquilibrium(n: number, mean = 0): Float64Array {
  * const { mean, maxRadius, meanSquareRadius } = aggregationStats(x, n, 2);
  */
 export function aggregationStats(x: ArrayLike<number>, n: number, dim: number): { mean: number[]; maxRadius: number; meanSquareRadius: number } {
+  if (x.length < n * dim) throw new Error(`wgflow: aggregationStats: x must hold n·dim = ${n * dim} values (got ${x.length})`);
   const mean = new Array<number>(dim).fill(0);
-  for (let i = 0; i < n; i++) for (let c = 0; c < dim; c++) mean[c] += x[i * dim + c]! / n;
+  for (let i = 0; i < n; i++) for (let c = 0; c < dim; c++) mean[c]! += x[i * dim + c]! / n;
   let maxR2 = 0, sum = 0;
   for (let i = 0; i < n; i++) {
     let r2 = 0;

@@ -105,28 +105,32 @@ export function klOracle(
   const grad = new Float64Array(n * dim);
   let sum = 0;
   for (let i = 0; i < n; i++) {
-    nu[i] = toY.distance[i * k + k - 1];
-    target[i] = toY.index[i * k + k - 1];
-    r[i] = toX.distance[i * k + k - 1];
-    neighbor[i] = toX.index[i * k + k - 1];
-    const e = dim * (Math.log(Math.max(nu[i], epsNu)) - Math.log(Math.max(r[i], epsR)));
+    const nui = toY.distance[i * k + k - 1]!;
+    const ri = toX.distance[i * k + k - 1]!;
+    nu[i] = nui;
+    target[i] = toY.index[i * k + k - 1]!;
+    r[i] = ri;
+    neighbor[i] = toX.index[i * k + k - 1]!;
+    const e = dim * (Math.log(Math.max(nui, epsNu)) - Math.log(Math.max(ri, epsR)));
     density[i] = e;
     sum += e;
   }
   // g = N ∂D̂/∂x = d [ (x_j − y_m(j))/ν_j² − (x_j − x_n(j))/r_j² − Σ_{i: n(i)=j} (x_j − x_i)/r_i² ].
   for (let i = 0; i < n; i++) {
-    if (nu[i] > epsNu && nu[i] > 0) {
-      const c = dim / (nu[i] * nu[i]);
-      const mi = target[i];
-      for (let a = 0; a < dim; a++) grad[i * dim + a] += c * (x[i * dim + a] - y[mi * dim + a]);
+    const nui = nu[i]!;
+    const ri = r[i]!;
+    if (nui > epsNu && nui > 0) {
+      const c = dim / (nui * nui);
+      const mi = target[i]!;
+      for (let a = 0; a < dim; a++) grad[i * dim + a]! += c * (x[i * dim + a]! - y[mi * dim + a]!);
     }
-    if (r[i] > epsR && r[i] > 0) {
-      const c = dim / (r[i] * r[i]);
-      const j = neighbor[i];
+    if (ri > epsR && ri > 0) {
+      const c = dim / (ri * ri);
+      const j = neighbor[i]!;
       for (let a = 0; a < dim; a++) {
-        const t = c * (x[i * dim + a] - x[j * dim + a]);
-        grad[i * dim + a] -= t;
-        grad[j * dim + a] += t;
+        const t = c * (x[i * dim + a]! - x[j * dim + a]!);
+        grad[i * dim + a]! -= t;
+        grad[j * dim + a]! += t;
       }
     }
   }
