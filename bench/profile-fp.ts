@@ -4,12 +4,13 @@
  * (/work/shared/bench/peer_fp_step.py, or --peer PATH) timed in the same run so that the
  * ratio survives the machine's load.
  *
- * Stage times are differences of queue-drained partial pipelines (no timestamp queries on
- * llvmpipe): each prefix (grid stages one by one, + search, + reverse lists, + entropy
- * gradient, whole step) is recorded `reps` times into one pass, submitted and drained; the
- * median over `runs` of ms per repetition is taken, and a stage is the difference of
- * consecutive prefixes; the flow without the entropy term (flow_only_ms) is timed too. Every prefix is idempotent (it recomputes from the same positions),
- * except the whole step, which moves the particles by h = 1e-5 per step.
+ * Times are queue drains (no timestamp queries on llvmpipe): each piece is recorded `reps`
+ * times into one pass, submitted and drained, and the median over `runs` of ms per repetition
+ * is taken. The grid rebuild is split by stage (differences of prefixes of its stages); the
+ * per-step pieces (grid update without a rebuild, search, reverse lists, the whole entropy
+ * term; the gradient pass is the term minus the others) are timed alone on fixed positions;
+ * the whole step and the flow without the entropy term (flow_only_ms) move the particles by
+ * h = 1e-5 per step.
  *
  *   npx tsc -p tsconfig.json && WGFLOW_ADAPTER=llvmpipe node dist/bench/profile-fp.js [--sizes 1000,10000,100000] [--runs 5] [--no-peer] [--no-stages] [--json out.json]
  */
@@ -103,33 +104,39 @@ async function main(): Promise<void> {
       const knn = await createKnn(device, { points: pos, count: n, dim: 2, k: 1, label: 'bench.knn' });
       const rev = await createReverseNeighbors(device, { index: knn.index, count: n, k: 1, label: 'bench.rev' });
       const term = await entropy().create({ device, n, dim: 2, positions: pos, grad, energy, slot: 0, label: 'bench' });
-      const prefixes: [string, Enc][] = [];
       const st = knn.grid.stages;
-      for (let s = 0; s < st.length; s++) {
-        prefixes.push([`grid.${st[s]!.name}`, (p) => { for (let j = 0; j <= s; j++) st[j]!.encode(p); }]);
-      }
-      prefixes.push(['search', (p) => knn.encode(p)]);
-      prefixes.push(['reverse', (p) => { knn.encode(p); rev.encode(p); }]);
-      prefixes.push(['entropy_grad', (p) => term.encode(p)]);
       const stages: Record<string, number> = {};
       const dispatches: Record<string, number> = {};
+      // A full rebuild, stage by stage (differences of prefixes).
       let prev = 0;
-      let prevD = 0;
-      for (const [name, e] of prefixes) {
+      for (let s = 0; s < st.length; s++) {
+        const e: Enc = (p) => { for (let j = 0; j <= s; j++) st[j]!.encode(p); };
         const t = await timeIt(device, e, reps, runs);
-        const d = countDispatches(e);
-        stages[name] = +(t - prev).toFixed(3);
-        dispatches[name] = d - prevD;
+        stages[`rebuild.${st[s]!.name}`] = +(t - prev).toFixed(3);
+        dispatches[`rebuild.${st[s]!.name}`] = countDispatches((p) => st[s]!.encode(p));
         prev = t;
-        prevD = d;
       }
-      stages['potential+reduce+integrate'] = +((row.step_ms as number) - prev).toFixed(3);
-      dispatches['potential+reduce+integrate'] = (row.step_dispatches as number) - prevD;
+      // The per-step parts, each alone (the positions do not move: no rebuild).
+      const parts: [string, Enc][] = [
+        ['update (no rebuild)', (p) => knn.grid.encodeUpdate(p)],
+        ['search', (p) => knn.search.encode(p)],
+        ['reverse', (p) => rev.encode(p)],
+        ['entropy term', (p) => term.encode(p)],
+      ];
+      for (const [name, e] of parts) {
+        stages[name] = +(await timeIt(device, e, reps, runs)).toFixed(3);
+        dispatches[name] = countDispatches(e);
+      }
+      stages['entropy gradient'] = +(stages['entropy term']! - stages['update (no rebuild)']! - stages['search']! - stages['reverse']!).toFixed(3);
+      stages['flow: potential+reduce+integrate'] = row.flow_only_ms as number;
+      dispatches['flow: potential+reduce+integrate'] = (row.step_dispatches as number) - dispatches['entropy term']!;
       row.stages_ms = stages;
       row.stage_dispatches = dispatches;
       const d = await knn.diagnostics();
       row.mean_candidates = +d.search.meanCandidates.toFixed(2);
+      row.mean_work = +d.search.meanWork.toFixed(2);
       row.fallback = d.search.fallback;
+      row.escalated = d.search.escalated;
       term.destroy();
       rev.destroy();
       knn.destroy();
