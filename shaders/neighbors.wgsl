@@ -409,17 +409,55 @@ fn box_query(x: vec3f, qt: u32, qi: u32) -> bool {
   list_init();
   if (!begin_level(0u, x) || lv_r0 != 1) { return false; }
   begin_ring(1);
-  let t = ginfo.lv[0].tmask + 1u;
+  let tm = ginfo.lv[0].tmask;
   let base = ginfo.lv[0].base;
-  let rows = ring_rows();
-  for (var row = 0; row < rows; row++) {
-    rg_row = row;
-    rg_side = 0u;
-    wrap_hi = NONE;
-    let b = next_part();
-    if (b.x > b.y) { continue; }
-    scan_range(bucket_begin(base + b.x), cells[base + b.y], x, qt, qi);
-    if (wrap_hi != NONE) { scan_range(0u, cells[base + wrap_hi], x, qt, qi); }
+  let cmin = ginfo.lv[0].cmin.xyz;
+  let cmax = ginfo.lv[0].cmax.xyz;
+  let inv_h = ginfo.lv[0].inv_h;
+  var nrows = 1;
+  if (D > 1u) { nrows = 3; }
+  if (D > 2u) { nrows = 9; }
+  for (var row = 0; row < nrows; row++) {
+    // Rows 0, -1, 1 (and the same in z): the own row first.
+    let iy = row % 3;
+    let iz = row / 3;
+    let dy = select(select(1, -1, iy == 1), 0, iy == 0);
+    let dz = select(select(1, -1, iz == 1), 0, iz == 0);
+    let cy = lv_c.y + dy;
+    let cz = lv_c.z + dz;
+    var valid = (D < 2u || (cy >= cmin.y && cy <= cmax.y)) && (D < 3u || (cz >= cmin.z && cz <= cmax.z));
+    let gy = row_gap(dy, lv_f.y, rg_slack);
+    let gz = row_gap(dz, lv_f.z, rg_slack);
+    let g2 = gy * gy + gz * gz;
+    var xa = max(lv_c.x - 1, cmin.x);
+    var xb = min(lv_c.x + 1, cmax.x);
+    if (list_full()) {
+      let kc = sqrt(bd[K - 1u]) * (1.0 + 1e-5) * inv_h + lv_dcell;
+      let k2 = kc * kc;
+      let w = sqrt(max(k2 - g2, 0.0)) + rg_slack;
+      xa = max(xa, i32(floor(clamp(lv_q.x - w, -QCLAMP - 8.0, QCLAMP + 8.0))));
+      xb = min(xb, i32(floor(clamp(lv_q.x + w, -QCLAMP - 8.0, QCLAMP + 8.0))));
+      valid = valid && g2 <= k2;
+    }
+    valid = valid && xa <= xb;
+    let len = select(1u, u32(xb - xa) + 1u, valid);
+    work += 1u + select(0u, len, valid);
+    let b0 = bucket_of(xa, row_hash(cy, cz), tm);
+    let b1 = b0 + len - 1u;
+    // Slots of the row: [s0, s1) and, when the row wraps around the table, [0, s2).
+    let s0 = bucket_begin(base + b0);
+    let s1 = cells[base + min(b1, tm)];
+    var s2 = 0u;
+    if (b1 > tm) { s2 = cells[base + b1 - tm - 1u]; }
+    let n1 = select(0u, s1 - s0, valid);
+    let n = n1 + select(0u, s2, valid);
+    cands += n;
+    for (var j = 0u; j < n; j++) {
+      let s = select(j - n1, s0 + j, j < n1);
+      let d2 = dist2(load_s(s), x);
+      if (d2 <= bd[K - 1u] && !(SELF && s == qt)) { try_insert(d2, sidx[s]); }
+      if (exact_zero()) { break; }
+    }
   }
   return exact_zero() || ring_final();
 }

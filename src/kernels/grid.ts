@@ -56,14 +56,16 @@ export interface GridTuning {
 }
 
 /**
- * Defaults by dimension. The cell holds about k points for uniform data (cellScale 0.6 and
- * 1.5 were both slower in bench/neighbors.ts on SwiftShader); ratio, budget and levels give a
- * reach of about ratio^(levels−1)·budget^(1/d) level-0 cells before the brute-force fallback.
+ * Defaults by dimension. unitFactor puts about 1.5^d·k points in a level-0 cell for uniform
+ * data in 2D and 3D (1.5× the side that holds k: with the box-first search of
+ * shaders/neighbors.wgsl, cellScale 1.5 measured faster than 1 in 2D and 3D on llvmpipe, where
+ * a query the 3^d box cannot settle costs a second pass; 1D was flat); ratio, budget and levels
+ * give a reach of about ratio^(levels−1)·budget^(1/d) level-0 cells before the brute-force fallback.
  */
 export const GRID_TUNING: Readonly<Record<1 | 2 | 3, GridTuning>> = {
   1: { levels: 4, ratio: 16, budget: 96, unitFactor: 6.95 },
-  2: { levels: 4, ratio: 8, budget: 256, unitFactor: 3.33 },
-  3: { levels: 5, ratio: 4, budget: 512, unitFactor: 2.43 },
+  2: { levels: 4, ratio: 8, budget: 256, unitFactor: 5.0 },
+  3: { levels: 5, ratio: 4, budget: 512, unitFactor: 3.65 },
 };
 
 /** Fields of `struct GridParams` of grid.wgsl, in order. */
