@@ -83,6 +83,8 @@ export interface SearchDiagnostics {
   fallback: number;
   /** Queries that went past level 0. */
   escalated: number;
+  /** Queries the level-0 box pass could not settle (searched again, ring by ring). */
+  secondPass: number;
   /** Largest and mean work (rows + cells) of a query's ring search. */
   maxWork: number;
   meanWork: number;
@@ -214,7 +216,7 @@ export async function createNeighborSearch(device: GPUDevice, options: NeighborS
         maxWork = Math.max(maxWork, wq);
         cands += s[at + 2 * q + 1]!;
       }
-      return { count: n, fallback: s[0]!, escalated, maxWork, meanWork: work / n, meanCandidates: cands / n };
+      return { count: n, fallback: s[0]!, escalated, secondPass: s[1]!, maxWork, meanWork: work / n, meanCandidates: cands / n };
     },
     destroy() {
       if (destroyed) return;
