@@ -7,11 +7,14 @@
 //
 // Search (one thread per query, entry `search`): the k best candidates are kept in registers,
 // sorted by (squared distance, index), so the result does not depend on the order in which
-// candidates are met (ties at exactly equal f32 distance go to the lower index). Level by
-// level, the thread visits the cells around its own: first the whole box of radius
-// max(1, distance to the bounding box) as full rows, its own row first and then outwards (so
-// that the k-th distance prunes the later rows), then ring by ring (Chebyshev rings of cells),
-// clipped to the grid's bounding box and pruned row by row against the current k-th distance.
+// candidates are met (ties at exactly equal f32 distance go to the lower index). Two passes:
+//   box (COARSE = false)   every query scans the 3^d level-0 cells around its own, its own row
+//                          first and the others pruned by the k-th distance, and keeps its list
+//                          if the ring-1 bound below settles it; the others go to a list;
+//   full (COARSE = true)   the listed queries search again, level by level: first the whole box
+//                          of radius max(1, distance to the bounding box) as full rows, then
+//                          ring by ring (Chebyshev rings of cells), clipped to the grid's
+//                          bounding box and pruned row by row against the current k-th distance.
 // Level-0 candidates are read from the grid's sorted positions (d floats each); a candidate's
 // index is read only when it may enter the list. The cells describe the points' positions at
 // the last build, and a point may have moved by up to `delta` since (grid.wgsl, lazy update):
@@ -23,6 +26,12 @@
 // examined + cells visited) and the next, coarser level continues with the same list; a query
 // that exhausts every level is appended to a list that `fallback` answers by brute force, one
 // workgroup per query. Every path is exact; only the time differs.
+//
+// Cost model behind the shape of the code: on CPU adapters (Mesa llvmpipe) both sides of an
+// `if` run under a lane mask and a loop body runs at least once, so every line of a loop body
+// costs on every iteration, and every storage-buffer access is a loop over the SIMD lanes
+// (tens of ns). The passes are therefore single loops with one copy of each step, and the
+// queries the cheap box settles never wait for the few that need rings.
 
 // ---- deterministic fixed-point sums (library) ------------------------------------------
 // A sum of f32 terms in an arbitrary order is made order-independent by scaling every term by
