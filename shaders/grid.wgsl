@@ -1,20 +1,36 @@
-// grid.wgsl: a multi-level hashed uniform grid over a point set, rebuilt on the GPU.
+// grid.wgsl: a multi-level hashed uniform grid over a point set, built on the GPU.
 //
-// Composed as common.wgsl + grid.wgsl. The part above the line `// ==== kernels ====` is a
-// library (constants, structs, hashing) that neighbors.wgsl also uses (src/kernels/grid.ts
-// splits the file there); the kernels below it build the grid, with no host round trip:
+// Composed as common.wgsl + grid.wgsl. The part above the kernels marker line is a library
+// (constants, structs, hashing) that neighbors.wgsl also uses (src/kernels/grid.ts splits the
+// file there); the kernels below it build the grid, with no host round trip:
 //
 //   grid_init, bounds              bounding box (min/max with workgroup + global atomics on
 //                                  order-preserving u32 keys)
-//   spacing_sample                 NSAMPLE points spread over the index range each find their
-//                                  nearest point at non-zero distance (brute force, `slices`
-//                                  workgroups per sample)
+//   spacing_plan                   the spacing statistic's NSAMPLE sample points (spread over
+//                                  the index range); when a hint is bound (the nearest-neighbour
+//                                  distances of an earlier search over the same points) and at
+//                                  least NSAMPLE/4 of its sampled values are positive and finite,
+//                                  those are the statistic; else it schedules spacing_sample
+//   spacing_sample (indirect)      each sample finds its nearest point at non-zero distance by
+//                                  brute force (`slices` workgroups per sample, NSAMPLE·M work)
 //   grid_setup                     robust origin (coordinate-wise median of the samples) and
 //                                  cell size h0 = (25% quantile of those distances) * cell_factor;
 //                                  level l has cells of side h0 * ratio^l
 //   clear_counts, count            bucket histogram of every level (atomics)
 //   scan_block, scan_add           exclusive prefix sum over all levels' buckets (multi-level)
-//   scatter                        counting-sort scatter: each bucket's points contiguous
+//   scatter                        counting-sort scatter: each bucket's points contiguous; the
+//                                  level-0 positions in bucket order (sorted_pos) and the
+//                                  positions of the build in point order (build_pos)
+//
+// and the lazy update of a grid over moving points (GridKernel.encodeUpdate):
+//
+//   refresh                        sorted_pos <- the current positions (gathered through the
+//                                  level-0 order), and how far the points moved since the
+//                                  build, as flags of a ladder of thresholds up to skin * h0
+//   decide                         rebuild (indirect arguments of every build pass set to their
+//                                  sizes) if a point moved more than skin * h0 or nothing is
+//                                  built yet; else no build pass runs and the searches widen
+//                                  their bounds by the displacement bound MOTION_DELTA
 //
 // Cells are integer coordinates c = floor((x - origin) / h_l) clamped to [-2^22, 2^22]. They
 // are not stored densely: cell (cx, cy, cz) lives in bucket (cx + row_hash(cy, cz)) mod T_l of
@@ -27,6 +43,11 @@
 // After `scatter`, counts[base_l + b] holds the END of bucket b of level l in the sorted
 // arrays (the scatter turns the exclusive scan into inclusive ends); bucket g starts at
 // counts[g - 1] (0 for g = 0). Level l's points occupy sorted slots [l*M, (l+1)*M).
+//
+// The cells always describe the positions of the last build (build_pos). Between builds a
+// point is at most MOTION_DELTA away from where its cell says, and every distance a search
+// computes uses the current positions (sorted_pos is refreshed), so a search that lowers its
+// bounds by that displacement stays exact.
 
 const MAX_LEVELS: u32 = 6u;
 const NSAMPLE: u32 = 32u;
@@ -56,12 +77,6 @@ struct GridInfo {
   m: u32,              // number of points
   levels: u32,         // levels in use
   lv: array<LevelInfo, MAX_LEVELS>,
-}
-
-// A point in level-0 sorted order with its original index.
-struct Cand {
-  p: vec3f,
-  i: u32,
 }
 
 // Spreads rows (cy, cz) over the bucket table; 0 in 1D (the table is then a cyclic 1D grid).
@@ -104,6 +119,15 @@ fn key_f32(k: u32) -> f32 {
   return bitcast<f32>(select(~k, k ^ 0x80000000u, (k & 0x80000000u) != 0u));
 }
 
+// Words of the motion buffer (GRID_MOTION_WORDS of src/kernels/grid.ts): MOTION_FLAGS + e - 1
+// (e = 1..8) is set when some point moved more than threshold e - 1 of the ladder of grid.wgsl
+// `motion_threshold` (e = 8: more than skin * h0); MOTION_DELTA: the displacement bound of the searches (f32 bits, 0 right after a
+// build); MOTION_BUILT: 1 once built; MOTION_REBUILDS: builds by the lazy update.
+const MOTION_FLAGS: u32 = 0u;
+const MOTION_DELTA: u32 = 8u;
+const MOTION_BUILT: u32 = 9u;
+const MOTION_REBUILDS: u32 = 10u;
+
 fn is_clamped(c: vec3<i32>) -> bool {
   return abs(c.x) >= ICLAMP || abs(c.y) >= ICLAMP || abs(c.z) >= ICLAMP;
 }
@@ -127,6 +151,10 @@ struct GridParams {
   cell_factor: f32,    // h0 = spacing * cell_factor
   total: u32,          // buckets of all levels together
   slices: u32,         // workgroups per sample in spacing_sample
+  hint_stride: u32,    // stride of the spacing hint rows (0: no hint)
+  skin: f32,           // the lazy update rebuilds once a point moved more than skin * h0
+  passes: u32,         // build passes with indirect arguments (decide)
+  pad0: u32,
 }
 
 @group(0) @binding(0) var<storage, read> pts: array<f32>;
@@ -136,14 +164,23 @@ struct GridParams {
 @group(0) @binding(4) var<storage, read_write> samp: array<f32>;
 @group(0) @binding(5) var<storage, read_write> counts: array<atomic<u32>>;
 @group(0) @binding(6) var<storage, read_write> sorted_idx: array<u32>;
-@group(0) @binding(7) var<storage, read_write> sorted_pos: array<Cand>;
+@group(0) @binding(7) var<storage, read_write> sorted_pos: array<f32>;
 @group(0) @binding(8) var<storage, read_write> gstats: array<atomic<u32>>;
+@group(0) @binding(9) var<storage, read_write> motion: array<atomic<u32>>;
+@group(0) @binding(13) var<storage, read_write> build_pos: array<f32>;
+@group(0) @binding(14) var<storage, read> hint: array<f32>;
+@group(0) @binding(15) var<storage, read_write> rargs: array<u32>;
+@group(0) @binding(16) var<storage, read> rsizes: array<u32>;
+@group(0) @binding(17) var<storage, read_write> sargs: array<u32>;
 
 // red: [0..3) bounding-box min keys, [4..7) max keys (f32_key), [8 + s] squared nearest
 // non-zero distance of sample s (f32 bits: non-negative floats order like u32).
 // samp[3s + a]: coordinates of sample s.
 // gstats: [0] occupied level-0 buckets, [1] largest level-0 bucket, [2] points clamped at
 // level 0, [3] points clamped at every level.
+// sargs: indirect arguments (x, y, z) of spacing_sample (set by spacing_plan, zeroed by
+// decide). rargs: those of build pass p at 3p (p >= 1), the build passes of the lazy update
+// (set by decide from rsizes[2p], rsizes[2p + 1]).
 const RED_SPACING: u32 = 8u;
 
 fn load_pt(i: u32) -> vec3f {
@@ -152,6 +189,12 @@ fn load_pt(i: u32) -> vec3f {
   if (D > 1u) { p.y = pts[i * D + 1u]; }
   if (D > 2u) { p.z = pts[i * D + 2u]; }
   return p;
+}
+
+fn store_sorted(s: u32, p: vec3f) {
+  sorted_pos[s * D] = p.x;
+  if (D > 1u) { sorted_pos[s * D + 1u] = p.y; }
+  if (D > 2u) { sorted_pos[s * D + 2u] = p.z; }
 }
 
 // Resets the reductions and statistics of the build.
@@ -199,20 +242,53 @@ fn bounds(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wid: 
   }
 }
 
+fn sample_index(s: u32) -> u32 {
+  let m = gp.m;
+  return min(u32(floor((f32(s) + 0.5) / f32(NSAMPLE) * f32(m))), max(m, 1u) - 1u);
+}
+
+// The samples of the spacing statistic, and whether the brute force must run: one thread.
+@compute @workgroup_size(1)
+fn spacing_plan() {
+  var usable = 0u;
+  for (var s = 0u; s < NSAMPLE; s++) {
+    let si = sample_index(s);
+    let x = load_pt(si);
+    samp[3u * s] = x.x;
+    samp[3u * s + 1u] = x.y;
+    samp[3u * s + 2u] = x.z;
+    if (gp.hint_stride > 0u) {
+      let d = hint[si * gp.hint_stride];
+      let d2 = d * d;
+      if (d2 > 0.0 && d2 < FLT_MAX) {
+        atomicStore(&red[RED_SPACING + s], bitcast<u32>(d2));
+        usable++;
+      }
+    }
+  }
+  var groups = 0u;
+  if (usable < NSAMPLE / 4u) {
+    for (var s = 0u; s < NSAMPLE; s++) { atomicStore(&red[RED_SPACING + s], 0x7f7fffffu); }
+    groups = NSAMPLE * gp.slices;
+  }
+  sargs[0] = groups;
+  sargs[1] = 1u;
+  sargs[2] = 1u;
+}
+
 var<workgroup> wmin: atomic<u32>;
 
-// Workgroup (s, slice): sample point s (index (s + 1/2) M / NSAMPLE) looks for its nearest
-// point at non-zero distance among points slice, slice + slices, ... (strided by WG).
+// Workgroup (s, slice): sample point s looks for its nearest point at non-zero distance among
+// points slice, slice + slices, ... (strided by WG).
 @compute @workgroup_size(WG)
 fn spacing_sample(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wid: vec3u) {
   let s = wid.x / gp.slices;
   let slice = wid.x % gp.slices;
   let m = gp.m;
-  let si = min(u32(floor((f32(s) + 0.5) / f32(NSAMPLE) * f32(m))), max(m, 1u) - 1u);
   if (li == 0u) { atomicStore(&wmin, 0x7f7fffffu); }
   workgroupBarrier();
   var best = FLT_MAX;
-  let x = load_pt(si);
+  let x = load_pt(sample_index(s));
   let stride = gp.slices * WG;
   for (var i = slice * WG + li; i < m; i += stride) {
     let d2 = dist2(load_pt(i), x);
@@ -220,14 +296,7 @@ fn spacing_sample(@builtin(local_invocation_index) li: u32, @builtin(workgroup_i
   }
   atomicMin(&wmin, bitcast<u32>(best));
   workgroupBarrier();
-  if (li == 0u) {
-    atomicMin(&red[RED_SPACING + s], atomicLoad(&wmin));
-    if (slice == 0u) {
-      samp[3u * s] = x.x;
-      samp[3u * s + 1u] = x.y;
-      samp[3u * s + 2u] = x.z;
-    }
-  }
+  if (li == 0u) { atomicMin(&red[RED_SPACING + s], atomicLoad(&wmin)); }
 }
 
 fn sort32(v: ptr<function, array<f32, NSAMPLE>>) {
@@ -296,6 +365,8 @@ fn grid_setup() {
     base += tl;
     h = min(h * gp.ratio, 1e30);
   }
+  atomicStore(&motion[MOTION_DELTA], 0u);
+  atomicStore(&motion[MOTION_BUILT], 1u);
 }
 
 @compute @workgroup_size(WG)
@@ -343,15 +414,76 @@ fn scatter(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) n
   if (i >= gp.m) { return; }
   let p = load_pt(i);
   let o = info.origin.xyz;
+  build_pos[i * D] = p.x;
+  if (D > 1u) { build_pos[i * D + 1u] = p.y; }
+  if (D > 2u) { build_pos[i * D + 2u] = p.z; }
   for (var l = 0u; l < gp.levels; l++) {
     let lv = info.lv[l];
     let c = cell_of(p, o, lv.inv_h);
     let slot = atomicAdd(&counts[lv.base + bucket_of(c.x, row_hash(c.y, c.z), lv.tmask)], 1u);
     sorted_idx[slot] = i;
-    if (l == 0u) { sorted_pos[slot] = Cand(p, i); }
+    if (l == 0u) { store_sorted(slot, p); }
   }
 }
 
+// ---- lazy update ------------------------------------------------------------------------
+// Ladder of displacement thresholds: T_e = skin * h0 * 4^(e - 7) for e = 1..7 (T_7 = skin * h0),
+// T_0 = 0. A point that moved d (f32 distance from its build position) sets flag e - 1 for the
+// largest e in 1..8 with !(d <= T_(e-1)) (a NaN or infinite d sets e = 8). Then every point
+// moved at most T_emax (emax: the largest flag set, 0 if none), and emax = 8 means rebuild.
+
+fn motion_threshold(e: u32) -> f32 {
+  if (e == 0u) { return 0.0; }
+  return ldexp(gp.skin * info.h0, 2 * (i32(e) - 7));
+}
+
+// Thread t: the current position of the point in level-0 slot t into sorted_pos, and the
+// displacement of point t since the build into the flags.
+@compute @workgroup_size(WG)
+fn refresh(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let t = flat_id(gid, nwg);
+  if (t >= gp.m) { return; }
+  let p = load_pt(t);
+  var pb = vec3f(0.0);
+  pb.x = build_pos[t * D];
+  if (D > 1u) { pb.y = build_pos[t * D + 1u]; }
+  if (D > 2u) { pb.z = build_pos[t * D + 2u]; }
+  let dv = p - pb;
+  let d = sqrt(dot(dv, dv));
+  var e = 0u;
+  for (var j = 0u; j < 8u; j++) {
+    if (!(d <= motion_threshold(j))) { e = j + 1u; }
+  }
+  if (e > 0u) {
+    // Test before setting: the flag's cache line stays shared while the flag is already set.
+    if (atomicLoad(&motion[MOTION_FLAGS + e - 1u]) == 0u) { atomicStore(&motion[MOTION_FLAGS + e - 1u], 1u); }
+  }
+  store_sorted(t, load_pt(sorted_idx[t]));
+}
+
+// One thread: rebuild, or set the searches' displacement bound; clears the flags.
+@compute @workgroup_size(1)
+fn decide() {
+  var emax = 0u;
+  for (var j = 0u; j < 8u; j++) {
+    if (atomicLoad(&motion[MOTION_FLAGS + j]) != 0u) { emax = j + 1u; }
+    atomicStore(&motion[MOTION_FLAGS + j], 0u);
+  }
+  let rebuild = atomicLoad(&motion[MOTION_BUILT]) == 0u || emax >= 8u;
+  var delta = 0.0;
+  if (!rebuild) { delta = motion_threshold(emax); }
+  atomicStore(&motion[MOTION_DELTA], bitcast<u32>(delta));
+  if (rebuild) { atomicAdd(&motion[MOTION_REBUILDS], 1u); }
+  // spacing_sample runs only if spacing_plan, a build pass, asks for it.
+  sargs[0] = 0u;
+  sargs[1] = 1u;
+  sargs[2] = 1u;
+  for (var p = 1u; p < gp.passes; p++) {
+    rargs[3u * p] = select(0u, rsizes[2u * p], rebuild);
+    rargs[3u * p + 1u] = select(1u, rsizes[2u * p + 1u], rebuild);
+    rargs[3u * p + 2u] = 1u;
+  }
+}
 // ---- exclusive prefix sum (in place), multi-level -------------------------------------
 // scan_block: each workgroup scans a block of WG*SCAN_ITEMS values in place and writes the
 // block total to ssums[block]. The totals are scanned the same way (next level), and

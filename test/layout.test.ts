@@ -69,9 +69,8 @@ describe('every WGSL struct has one TypeScript layout (src/gpu/layout.ts)', () =
     expect(packStruct(IA_PARAMS_FIELDS, {}).byteLength).toBe(wgslStructLayout('IaParams').size);
   });
 
-  it('WGSL alignment rules: GridInfo, LevelInfo, Cand', () => {
+  it('WGSL alignment rules: GridInfo, LevelInfo', () => {
     expect(wgslStructLayout('LevelInfo')).toEqual({ offsets: { inv_h: 0, h: 4, base: 8, tmask: 12, cmin: 16, cmax: 32 }, size: 48, align: 16 });
-    expect(wgslStructLayout('Cand').size).toBe(16);
     expect(wgslStructLayout('GridInfo').offsets.lv).toBe(64);
     expect(GRID_INFO_BYTES).toBe(64 + 48 * MAX_GRID_LEVELS);
   });

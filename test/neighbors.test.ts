@@ -2,7 +2,7 @@
 // d = 1, 2, 3, k = 1 and 4, N from 1 to 1e5; input validation; kernel objects and sentinels.
 import { describe, expect, it } from 'vitest';
 import { checked, rng, testDevice } from './helpers.js';
-import { createBuffer, readBuffer } from '../src/gpu/resources.js';
+import { createBuffer, readBuffer, writeView } from '../src/gpu/resources.js';
 import { createGrid, createKnn, createNeighborSearch, nearestNeighbors, NO_NEIGHBOR } from '../src/neighbors.js';
 import { bruteForceKnn, kdTreeKnn, type KnnResult64 } from '../src/reference/knn.js';
 import { GRID_INFO_BYTES, GRID_PARAMS_FIELDS, GRID_SAMPLES, MAX_GRID_LEVELS, SCAN_ITEMS, SCAN_PARAMS_FIELDS } from '../src/kernels/grid.js';
@@ -254,6 +254,110 @@ describe('queries against a static grid', () => {
       tBuf.destroy();
       qBuf.destroy();
     });
+  });
+});
+
+describe('createKnn over moving points (lazy grid update)', () => {
+  /** Runs knn.encode once on `pts` (written first) and checks every row against float64 brute force. */
+  async function step(device: GPUDevice, knn: Awaited<ReturnType<typeof createKnn>>, buf: GPUBuffer, pts: Float32Array, dim: number, k: number, exactTies = false) {
+    writeView(device, buf, 0, pts);
+    const enc = device.createCommandEncoder({ label: 'test.knn.moving' });
+    const pass = enc.beginComputePass({ label: 'test.knn.moving' });
+    knn.encode(pass);
+    pass.end();
+    device.queue.submit([enc.finish()]);
+    const n = pts.length / dim;
+    const index = new Uint32Array(await readBuffer(device, knn.index, n * k * 4));
+    const distance = new Float32Array(await readBuffer(device, knn.distance, n * k * 4));
+    compare({ index, distance }, bruteForceKnn(pts, dim, k + 1), k, { exactTies });
+    return knn.diagnostics();
+  }
+
+  it('exact after every step: small moves (no rebuild), large moves (rebuild), d = 1, 2, 3, k = 1, 4', async () => {
+    const { device } = await testDevice();
+    for (const dim of [1, 2, 3]) {
+      for (const k of [1, 4]) {
+        const n = 1500;
+        let pts = gaussian(n, dim, 60 + dim * 3 + k);
+        const buf = createBuffer(device, 'test.moving', pts.byteLength, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST);
+        const knn = await createKnn(device, { points: buf, count: n, dim, k });
+        let d = await step(device, knn, buf, pts, dim, k);
+        expect(d.grid.rebuilds).toBe(1);
+        expect(d.grid.displacementBound).toBe(0);
+        const cell = d.grid.cellSize;
+        const r = rng(70 + dim + k);
+        // Each coordinate moves by up to 2% of a cell: far below the rebuild threshold.
+        for (let s = 0; s < 3; s++) {
+          pts = pts.map((v) => v + 0.02 * cell * (2 * r() - 1));
+          d = await step(device, knn, buf, pts, dim, k);
+          expect(d.grid.rebuilds, `d = ${dim}, k = ${k}, small step ${s}`).toBe(1);
+          expect(d.grid.displacementBound).toBeGreaterThan(0);
+          expect(d.grid.displacementBound).toBeLessThanOrEqual(0.25 * cell);
+        }
+        // Unchanged positions: no rebuild and no displacement beyond the last one.
+        d = await step(device, knn, buf, pts, dim, k);
+        expect(d.grid.rebuilds).toBe(1);
+        // A large move rebuilds.
+        pts = pts.map((v) => v + 2 * cell * (2 * r() - 1));
+        d = await step(device, knn, buf, pts, dim, k);
+        expect(d.grid.rebuilds).toBe(2);
+        expect(d.grid.displacementBound).toBe(0);
+        knn.destroy();
+        buf.destroy();
+      }
+    }
+  });
+
+  it('adversarial sets moved between updates: shifted lattices (exact ties), cluster + far outliers, duplicates', async () => {
+    const { device } = await testDevice();
+    const cases: [string, Float32Array, number, number[], boolean][] = [
+      // Integer lattices shifted by exactly representable fractions of their spacing: ties stay exact.
+      ['lattice 2D', lattice(30, 2, 80), 2, [0.25, 0.125, 0.5], true],
+      ['lattice 3D', lattice(10, 3, 81), 3, [0.25, 0.0625, 2], true],
+      ['lattice 1D', lattice(900, 1, 82), 1, [0.125, 0.25], true],
+      ['cluster+outliers 2D', clusterOutliers(2000, 2, 83), 2, [1e-6, 3e-6, 1], false],
+      ['duplicates 2D', duplicates(1500, 2, 84), 2, [1e-4, 2e-4], false],
+    ];
+    let lazySteps = 0; // updates answered without a rebuild, with a positive displacement bound
+    for (const [name, base, dim, shifts, exactTies] of cases) {
+      for (const k of [1, 4]) {
+        const n = base.length / dim;
+        const buf = createBuffer(device, 'test.moving', base.byteLength, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST);
+        const knn = await createKnn(device, { points: buf, count: n, dim, k });
+        try {
+          await step(device, knn, buf, base, dim, k, exactTies);
+          let pts = base;
+          for (const [j, sh] of shifts.entries()) {
+            // Every point moves by the same vector, except every seventh one, which moves back.
+            pts = pts.map((v, q) => v + (Math.floor(q / dim) % 7 === 3 ? -sh : sh) * (1 + (q % dim)));
+            if (!exactTies) pts = pts.map((v, q) => (Math.floor(q / dim) % 11 === 5 ? v + sh * 0.5 : v));
+            const d = await step(device, knn, buf, pts, dim, k, exactTies);
+            if (d.grid.rebuilds === 1 && d.grid.displacementBound > 0) lazySteps++;
+            void j;
+          }
+        } catch (e) {
+          throw new Error(`${name}, k = ${k}: ${(e as Error).message}`);
+        }
+        knn.destroy();
+        buf.destroy();
+      }
+    }
+    expect(lazySteps).toBeGreaterThan(5);
+  });
+
+  it('skin 0 rebuilds whenever a point moved, and only then', async () => {
+    const { device } = await testDevice();
+    const n = 800;
+    let pts = uniform(n, 2, 90);
+    const buf = createBuffer(device, 'test.moving', pts.byteLength, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST);
+    const knn = await createKnn(device, { points: buf, count: n, dim: 2, k: 2, skin: 0 });
+    expect((await step(device, knn, buf, pts, 2, 2)).grid.rebuilds).toBe(1);
+    expect((await step(device, knn, buf, pts, 2, 2)).grid.rebuilds).toBe(1);
+    pts = pts.map((v, q) => (q === 7 ? v + 1e-6 : v));
+    expect((await step(device, knn, buf, pts, 2, 2)).grid.rebuilds).toBe(2);
+    await expect(createKnn(device, { points: buf, count: n, dim: 2, k: 1, skin: -1 })).rejects.toThrow(/skin must be a finite number >= 0/);
+    knn.destroy();
+    buf.destroy();
   });
 });
 

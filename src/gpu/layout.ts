@@ -77,6 +77,7 @@ export type ScalarFields = readonly (readonly [string, Scalar])[];
 export const GRID_PARAMS_FIELDS: ScalarFields = [
   ['m', 'u32'], ['t', 'u32'], ['levels', 'u32'], ['nwg_bounds', 'u32'],
   ['ratio', 'f32'], ['cell_factor', 'f32'], ['total', 'u32'], ['slices', 'u32'],
+  ['hint_stride', 'u32'], ['skin', 'f32'], ['passes', 'u32'], ['pad0', 'u32'],
 ];
 
 /** Fields of `struct ScanParams` of grid.wgsl, in order. */
@@ -171,7 +172,6 @@ export const WGSL_STRUCTS: Readonly<Record<string, readonly WgslField[]>> = {
     ['lo', 'vec4f'], ['hi', 'vec4f'], ['origin', 'vec4f'], ['spacing', 'f32'], ['h0', 'f32'],
     ['m', 'u32'], ['levels', 'u32'], ['lv', 'array<LevelInfo, MAX_LEVELS>'],
   ],
-  Cand: [['p', 'vec3f'], ['i', 'u32']],
 };
 
 /** Size and alignment of a WGSL type (WGSL's host-shareable layout rules). */

@@ -15,12 +15,21 @@
  * outliers finish their ring search in a few rings; see src/kernels/neighbors.ts for the
  * search and its worst case.
  *
- * Memory: (levels·M + 2·T)·4 + 16·M bytes, T = nextPow2(M): about 40–50 bytes per point.
+ * **Moving points.** `encode` rebuilds from scratch. `encodeUpdate` is the per-step path for
+ * points that move: it copies the current positions into the sorted order, measures how far
+ * the points moved since the last build (a ladder of thresholds, no reduction), and rebuilds
+ * (every build pass is an indirect dispatch, sized on the GPU) only when some point moved more
+ * than `skin` level-0 cells; otherwise the searches lower their distance bounds by the measured
+ * displacement bound and stay exact. The spacing statistic can come from a hint (the
+ * nearest-neighbour distances of the last search, {@link GridKernel.setSpacingHint}), so a
+ * rebuild costs O(M) instead of the 32·M brute force.
+ *
+ * Memory: (levels·M + 2·T)·4 + 8·d·M bytes, T = nextPow2(M): about 40–50 bytes per point.
  */
 import { commonWgsl, gridWgsl } from '../shaders.gen.js';
 import { createBuffer, dispatchFor, dispatchSize, readBuffer, WORKGROUP_SIZE } from '../gpu/resources.js';
 import { bindGroup, dispatch, pipeline } from '../gpu/pipelines.js';
-import { GRID_INFO_BYTES, GRID_PARAMS_FIELDS, MAX_GRID_LEVELS, SCAN_PARAMS_FIELDS, packStruct } from '../gpu/layout.js';
+import { GRID_INFO_BYTES, GRID_PARAMS_FIELDS, MAX_GRID_LEVELS, SCAN_PARAMS_FIELDS, fieldOffset, packStruct } from '../gpu/layout.js';
 
 export { GRID_INFO_BYTES, GRID_PARAMS_FIELDS, MAX_GRID_LEVELS, SCAN_PARAMS_FIELDS };
 
@@ -45,16 +54,24 @@ export interface GridTuning {
 }
 
 /**
- * Defaults by dimension. The cell holds about k points for uniform data (cellScale 0.6 and
- * 1.5 were both slower in bench/neighbors.ts on SwiftShader); ratio, budget and levels give a
- * reach of about ratio^(levels−1)·budget^(1/d) level-0 cells before the brute-force fallback.
+ * Defaults by dimension. unitFactor puts about 1.5^d·k points in a level-0 cell for uniform
+ * data in 2D and 3D (1.5× the side that holds k: with the box-first search of
+ * shaders/neighbors.wgsl, cellScale 1.5 measured faster than 1 in 2D and 3D on llvmpipe, where
+ * a query the 3^d box cannot settle costs a second pass; 1D was flat); ratio, budget and levels
+ * give a reach of about ratio^(levels−1)·budget^(1/d) level-0 cells before the brute-force fallback.
  */
 export const GRID_TUNING: Readonly<Record<1 | 2 | 3, GridTuning>> = {
   1: { levels: 4, ratio: 16, budget: 96, unitFactor: 6.95 },
-  2: { levels: 4, ratio: 8, budget: 256, unitFactor: 3.33 },
-  3: { levels: 5, ratio: 4, budget: 512, unitFactor: 2.43 },
+  2: { levels: 4, ratio: 8, budget: 256, unitFactor: 5.0 },
+  3: { levels: 5, ratio: 4, budget: 512, unitFactor: 3.65 },
 };
 
+/** u32 words of a grid's motion buffer (MOTION_* of grid.wgsl; bound as a uniform array of 4 vec4u). */
+export const GRID_MOTION_WORDS = 16;
+/** Word of the motion buffer holding the searches' displacement bound (f32 bits; MOTION_DELTA). */
+export const GRID_MOTION_DELTA = 8;
+/** Default `skin` of {@link createGrid}: the lazy update rebuilds once a point moved more than this many level-0 cells. */
+export const GRID_SKIN = 0.25;
 
 
 /** Smallest power of two >= n (and >= 64): the level-0 bucket count for n points. */
@@ -91,6 +108,8 @@ export interface ScanOptions {
 /** An in-place exclusive prefix sum over u32 values; see {@link createScan}. */
 export interface ScanKernel {
   readonly count: number;
+  /** The dispatches `encode` records, in order (for callers that dispatch them indirectly). */
+  readonly steps: readonly { pipeline: GPUComputePipeline; bindGroup: GPUBindGroup; size: [number, number] }[];
   /** Records the scan passes into `pass`. Never submits. */
   encode(pass: GPUComputePassEncoder): void;
   /** Frees the scratch buffers. Idempotent. */
@@ -133,7 +152,7 @@ export async function createScan(device: GPUDevice, options: ScanOptions): Promi
     owned.push(b);
     data.push(b);
   }
-  const steps: { pipeline: GPUComputePipeline; bg: GPUBindGroup; size: [number, number] }[] = [];
+  const steps: { pipeline: GPUComputePipeline; bindGroup: GPUBindGroup; size: [number, number] }[] = [];
   const bgs = sizes.map((m, i) => {
     const params = createBuffer(device, `${label}.params${i}`, 16, GPUBufferUsage.UNIFORM, new Uint8Array(packStruct(SCAN_PARAMS_FIELDS, { n: m })));
     owned.push(params);
@@ -145,15 +164,16 @@ export async function createScan(device: GPUDevice, options: ScanOptions): Promi
     };
   });
   if (n > 0) {
-    bgs.forEach((g) => steps.push({ pipeline: blockP, bg: g.block, size: g.size }));
-    for (let i = bgs.length - 2; i >= 0; i--) steps.push({ pipeline: addP, bg: bgs[i]!.add, size: bgs[i]!.size });
+    bgs.forEach((g) => steps.push({ pipeline: blockP, bindGroup: g.block, size: g.size }));
+    for (let i = bgs.length - 2; i >= 0; i--) steps.push({ pipeline: addP, bindGroup: bgs[i]!.add, size: bgs[i]!.size });
   }
   let destroyed = false;
   return {
     count: n,
+    steps,
     encode(pass) {
       if (destroyed) throw new Error(`wgflow: ${label} used after destroy()`);
-      for (const s of steps) dispatch(pass, s.pipeline, s.bg, s.size);
+      for (const s of steps) dispatch(pass, s.pipeline, s.bindGroup, s.size);
     },
     destroy() {
       if (destroyed) return;
@@ -167,7 +187,7 @@ export async function createScan(device: GPUDevice, options: ScanOptions): Promi
 
 /** Options of {@link createGrid}. */
 export interface GridOptions {
-  /** The points, `count * dim` f32 row-major (STORAGE). Read at every build; not destroyed. */
+  /** The points, `count * dim` f32 row-major (STORAGE). Read at every build and update; not destroyed. */
   points: GPUBuffer;
   /** Number of points M (>= 1). */
   count: number;
@@ -179,6 +199,11 @@ export interface GridOptions {
   cellScale?: number;
   /** Number of levels, 1..6. Default {@link GRID_TUNING}[dim].levels. */
   levels?: number;
+  /**
+   * `encodeUpdate` rebuilds once a point moved more than `skin` level-0 cells since the last
+   * build (0: whenever anything moved). Default {@link GRID_SKIN}.
+   */
+  skin?: number;
   /** Label prefix of every GPU object. Default 'Grid'. */
   label?: string;
 }
@@ -208,6 +233,10 @@ export interface GridDiagnostics {
   clampedLevel0: number;
   /** Points clamped at every level (they are answered by the brute-force fallback). */
   clampedAllLevels: number;
+  /** Builds done by `encodeUpdate` so far (not counting `encode`). */
+  rebuilds: number;
+  /** Displacement bound the searches use now (0 right after a build). */
+  displacementBound: number;
 }
 
 /** A grid over a GPU point set; see {@link createGrid}. */
@@ -226,10 +255,28 @@ export interface GridKernel {
   readonly cells: GPUBuffer;
   /** levels·count u32: point indices in bucket order, level after level. */
   readonly sortedIndex: GPUBuffer;
-  /** count × {vec3f, u32}: level-0 points in bucket order with their index. */
+  /** count·dim f32: the level-0 points' current positions in bucket order (refreshed by `encodeUpdate`). */
   readonly sortedPoints: GPUBuffer;
+  /**
+   * {@link GRID_MOTION_WORDS} u32 (STORAGE | UNIFORM): word {@link GRID_MOTION_DELTA} is the
+   * displacement bound (f32) that searches subtract from their distance bounds.
+   */
+  readonly motion: GPUBuffer;
   /** Records the whole build (bounds, cell size, counting sort) into `pass`. Never submits. */
   encode(pass: GPUComputePassEncoder): void;
+  /**
+   * Records the per-step update for moving points: refresh the sorted positions, and rebuild
+   * (indirect dispatches decided on the GPU) only if some point moved more than `skin` cells
+   * or nothing was built yet. Never submits, never reads back.
+   */
+  encodeUpdate(pass: GPUComputePassEncoder): void;
+  /**
+   * Uses `hint` (row i's first value: a nearest-neighbour distance of point i, e.g.
+   * `KnnKernel.distance` with stride k) for the spacing statistic of later builds; the brute
+   * force runs only when fewer than 8 of the 32 sampled values are positive and finite.
+   * Omit to go back to the brute force.
+   */
+  setSpacingHint(hint?: { buffer: GPUBuffer; stride: number }): void;
   /** The steps `encode` records, by name, each recordable alone (for profiling). */
   readonly stages: readonly { name: string; encode(pass: GPUComputePassEncoder): void }[];
   /** Reads the last build's statistics (submit the build first). Not for the hot loop. */
@@ -244,16 +291,17 @@ export function gridLargestBuffer(count: number, dim: 1 | 2 | 3, levels = GRID_T
   const cand = [
     { bytes: tableSize(t, levels) * 4, what: `bucket table (${tableSize(t, levels)} buckets × 4 bytes over ${levels} levels)` },
     { bytes: levels * count * 4, what: `sorted index (${levels} levels × ${count} points × 4 bytes)` },
-    { bytes: count * 16, what: `sorted points (${count} points × 16 bytes)` },
+    { bytes: count * dim * 4, what: `sorted points (${count} points × ${dim * 4} bytes)` },
   ];
   return cand.reduce((a, b) => (b.bytes > a.bytes ? b : a));
 }
 
 /**
  * Creates a grid over `count` GPU points. `encode(pass)` records a full rebuild from the current
- * contents of `points`: call it every step for moving particles, or once for a static set
- * (e.g. target samples) that many queries then search with {@link createNeighborSearch}.
- * Pipelines and bind groups are built here, once; buffers are sized for `count` once.
+ * contents of `points`: call it once for a static set (e.g. target samples) that many queries
+ * then search with {@link createNeighborSearch}, or use `encodeUpdate(pass)` every step for
+ * moving particles (it rebuilds only when they moved far enough). Pipelines and bind groups
+ * are built here, once; buffers are sized for `count` once.
  *
  * @example
  * const grid = await createGrid(device, { points: targetBuf, count: M, dim: 2 });
@@ -277,6 +325,8 @@ export async function createGrid(device: GPUDevice, options: GridOptions): Promi
   const k = options.k ?? 1;
   const cellScale = options.cellScale ?? 1;
   if (!(cellScale > 0) || !Number.isFinite(cellScale)) throw new Error(`wgflow: ${label}: cellScale must be a positive number (got ${cellScale})`);
+  const skin = options.skin ?? GRID_SKIN;
+  if (!(skin >= 0) || !Number.isFinite(skin)) throw new Error(`wgflow: ${label}: skin must be a finite number >= 0 (got ${skin})`);
   const t = bucketCount(m);
   const total = tableSize(t, levels);
   if (total >= 2 ** 32 || levels * m >= 2 ** 32) throw new Error(`wgflow: ${label}: ${m} points exceed the u32 indexing of the grid`);
@@ -286,9 +336,10 @@ export async function createGrid(device: GPUDevice, options: GridOptions): Promi
 
   const code = commonWgsl + gridWgsl;
   const constants = { D: dim, WG: WORKGROUP_SIZE };
-  const entries = ['grid_init', 'bounds', 'spacing_sample', 'grid_setup', 'clear_counts', 'count', 'scatter'] as const;
+  const entries = ['grid_init', 'bounds', 'spacing_plan', 'spacing_sample', 'grid_setup', 'clear_counts', 'count', 'scatter', 'refresh', 'decide'] as const;
+  type Entry = (typeof entries)[number];
   const pipes = await Promise.all(entries.map((e) => pipeline(device, { label: `Grid.${e}`, code: code, entry: e, constants: constants })));
-  const P = Object.fromEntries(entries.map((e, i) => [e, pipes[i]!])) as Record<(typeof entries)[number], GPUComputePipeline>;
+  const P = Object.fromEntries(entries.map((e, i) => [e, pipes[i]!])) as Record<Entry, GPUComputePipeline>;
 
   const S = GPUBufferUsage.STORAGE;
   const CS = GPUBufferUsage.COPY_SRC;
@@ -298,41 +349,81 @@ export async function createGrid(device: GPUDevice, options: GridOptions): Promi
     owned.push(b);
     return b;
   };
-  const params = buf('params', 32, GPUBufferUsage.UNIFORM, new Uint8Array(packStruct(GRID_PARAMS_FIELDS, {
-    m, t, levels, nwg_bounds: nwgBounds, ratio: tune.ratio, cell_factor: cellFactor, total, slices,
-  })));
   const info = buf('info', GRID_INFO_BYTES, S | GPUBufferUsage.UNIFORM | CS);
   const red = buf('reductions', (8 + GRID_SAMPLES) * 4, S);
   const samp = buf('samples', GRID_SAMPLES * 3 * 4, S);
   const cells = buf('cells', total * 4, S | CS);
   const sortedIndex = buf('sortedIndex', levels * m * 4, S | CS);
-  const sortedPoints = buf('sortedPoints', m * 16, S | CS);
+  const sortedPoints = buf('sortedPoints', m * dim * 4, S | CS);
+  const buildPoints = buf('buildPoints', m * dim * 4, S);
   const gstats = buf('stats', 16, S | CS);
-
-  const all = { 0: points, 1: params, 2: info, 3: red, 4: samp, 5: cells, 6: sortedIndex, 7: sortedPoints, 8: gstats };
-  // 'auto' layouts hold only the bindings an entry point uses.
-  const uses: Record<(typeof entries)[number], number[]> = {
-    grid_init: [3, 8],
-    bounds: [0, 1, 3],
-    spacing_sample: [0, 1, 3, 4],
-    grid_setup: [1, 2, 3, 4],
-    clear_counts: [1, 5],
-    count: [0, 1, 2, 5, 8],
-    scatter: [0, 1, 2, 5, 6, 7],
-  };
-  const bg = Object.fromEntries(entries.map((e) => [e, bindGroup(device, `${label}.${e}`, P[e],
-    Object.fromEntries(uses[e].map((b) => [b, all[b as keyof typeof all]])))])) as Record<(typeof entries)[number], GPUBindGroup>;
+  const motion = buf('motion', GRID_MOTION_WORDS * 4, S | GPUBufferUsage.UNIFORM | CS);
+  const noHint = buf('noHint', 16, S);
   const scan = await createScan(device, { data: cells, count: total, label: `${label}.scan` });
 
+  // Build passes of the lazy update, each an indirect dispatch (slot 0 of the argument
+  // buffer is unused; spacing_sample has arguments of its own, set by spacing_plan).
+  const sizes = {
+    grid_init: [1, 1] as [number, number],
+    bounds: [nwgBounds, 1] as [number, number],
+    spacing_plan: [1, 1] as [number, number],
+    grid_setup: [1, 1] as [number, number],
+    clear_counts: dispatchFor(total),
+    count: dispatchFor(m),
+    scatter: dispatchFor(m),
+  };
+  const indirect: { pipeline: GPUComputePipeline; bindGroup: () => GPUBindGroup; size: [number, number] }[] = [];
+  const passes = 1 + 6 + scan.steps.length + 1;
+  const params = buf('params', 4 * GRID_PARAMS_FIELDS.length, GPUBufferUsage.UNIFORM, new Uint8Array(packStruct(GRID_PARAMS_FIELDS, {
+    m, t, levels, nwg_bounds: nwgBounds, ratio: tune.ratio, cell_factor: cellFactor, total, slices, hint_stride: 0, skin, passes,
+  })));
+  const rargs = buf('buildArgs', passes * 12, S | GPUBufferUsage.INDIRECT);
+  const rsizes = buf('buildSizes', passes * 8, S | GPUBufferUsage.COPY_DST);
+  const sargs = buf('spacingArgs', 12, S | GPUBufferUsage.INDIRECT);
+
+  const all = { 0: points, 1: params, 2: info, 3: red, 4: samp, 5: cells, 6: sortedIndex, 7: sortedPoints, 8: gstats, 9: motion, 13: buildPoints, 14: noHint, 15: rargs, 16: rsizes, 17: sargs };
+  // 'auto' layouts hold only the bindings an entry point uses.
+  const uses: Record<Entry, number[]> = {
+    grid_init: [3, 8],
+    bounds: [0, 1, 3],
+    spacing_plan: [0, 1, 3, 4, 14, 17],
+    spacing_sample: [0, 1, 3],
+    grid_setup: [1, 2, 3, 4, 9],
+    clear_counts: [1, 5],
+    count: [0, 1, 2, 5, 8],
+    scatter: [0, 1, 2, 5, 6, 7, 13],
+    refresh: [0, 1, 2, 6, 7, 9, 13],
+    decide: [1, 2, 9, 15, 16, 17],
+  };
+  const makeBg = (e: Entry, over: Record<number, GPUBuffer> = {}) => bindGroup(device, `${label}.${e}`, P[e],
+    Object.fromEntries(uses[e].map((b) => [b, over[b] ?? all[b as keyof typeof all]])));
+  const bg = Object.fromEntries(entries.map((e) => [e, makeBg(e)])) as Record<Entry, GPUBindGroup>;
+
+  const order: Entry[] = ['grid_init', 'bounds', 'spacing_plan', 'grid_setup', 'clear_counts', 'count'];
+  for (const e of order) indirect.push({ pipeline: P[e], bindGroup: () => bg[e], size: sizes[e as keyof typeof sizes] });
+  for (const st of scan.steps) indirect.push({ pipeline: st.pipeline, bindGroup: () => st.bindGroup, size: st.size });
+  indirect.push({ pipeline: P.scatter, bindGroup: () => bg.scatter, size: sizes.scatter });
+  const sz = new Uint32Array(passes * 2);
+  indirect.forEach((d, i) => { sz[2 * (i + 1)] = d.size[0]; sz[2 * (i + 1) + 1] = d.size[1]; });
+  device.queue.writeBuffer(rsizes, 0, sz);
+
+  const spacingSample = (p: GPUComputePassEncoder) => {
+    p.setPipeline(P.spacing_sample);
+    p.setBindGroup(0, bg.spacing_sample);
+    p.dispatchWorkgroupsIndirect(sargs, 0);
+  };
   const stages: { name: string; encode(pass: GPUComputePassEncoder): void }[] = [
-    { name: 'bounds', encode: (p) => { dispatch(p, P.grid_init, bg.grid_init, [1, 1]); dispatch(p, P.bounds, bg.bounds, [nwgBounds, 1]); } },
-    { name: 'spacing', encode: (p) => { dispatch(p, P.spacing_sample, bg.spacing_sample, [GRID_SAMPLES * slices, 1]); dispatch(p, P.grid_setup, bg.grid_setup, [1, 1]); } },
-    { name: 'clear', encode: (p) => dispatch(p, P.clear_counts, bg.clear_counts, dispatchFor(total)) },
-    { name: 'count', encode: (p) => dispatch(p, P.count, bg.count, dispatchFor(m)) },
+    { name: 'bounds', encode: (p) => { dispatch(p, P.grid_init, bg.grid_init, [1, 1]); dispatch(p, P.bounds, bg.bounds, sizes.bounds); } },
+    { name: 'spacing', encode: (p) => { dispatch(p, P.spacing_plan, bg.spacing_plan, [1, 1]); spacingSample(p); dispatch(p, P.grid_setup, bg.grid_setup, [1, 1]); } },
+    { name: 'clear', encode: (p) => dispatch(p, P.clear_counts, bg.clear_counts, sizes.clear_counts) },
+    { name: 'count', encode: (p) => dispatch(p, P.count, bg.count, sizes.count) },
     { name: 'scan', encode: (p) => scan.encode(p) },
-    { name: 'scatter', encode: (p) => dispatch(p, P.scatter, bg.scatter, dispatchFor(m)) },
+    { name: 'scatter', encode: (p) => dispatch(p, P.scatter, bg.scatter, sizes.scatter) },
   ];
   let destroyed = false;
+  const alive = () => {
+    if (destroyed) throw new Error(`wgflow: ${label} used after destroy()`);
+  };
   const grid: GridKernel = {
     count: m,
     dim,
@@ -344,15 +435,34 @@ export async function createGrid(device: GPUDevice, options: GridOptions): Promi
     cells,
     sortedIndex,
     sortedPoints,
+    motion,
     stages,
     encode(pass) {
-      if (destroyed) throw new Error(`wgflow: ${label} used after destroy()`);
+      alive();
       for (const s of stages) s.encode(pass);
     },
+    encodeUpdate(pass) {
+      alive();
+      dispatch(pass, P.refresh, bg.refresh, dispatchFor(m));
+      dispatch(pass, P.decide, bg.decide, [1, 1]);
+      indirect.forEach((d, i) => {
+        pass.setPipeline(d.pipeline);
+        pass.setBindGroup(0, d.bindGroup());
+        pass.dispatchWorkgroupsIndirect(rargs, 12 * (i + 1));
+        if (i === 2) spacingSample(pass); // after spacing_plan
+      });
+    },
+    setSpacingHint(hint) {
+      alive();
+      if (hint && (!Number.isInteger(hint.stride) || hint.stride < 1)) throw new Error(`wgflow: ${label}: spacing hint stride must be a positive integer (got ${hint.stride})`);
+      bg.spacing_plan = makeBg('spacing_plan', { 14: hint?.buffer ?? noHint });
+      device.queue.writeBuffer(params, fieldOffset(GRID_PARAMS_FIELDS, 'hint_stride'), new Uint32Array([hint ? hint.stride : 0]));
+    },
     async diagnostics() {
-      const [ib, sb] = [await readBuffer(device, info, GRID_INFO_BYTES), await readBuffer(device, gstats, 16)];
+      const [ib, sb, mb] = [await readBuffer(device, info, GRID_INFO_BYTES), await readBuffer(device, gstats, 16), await readBuffer(device, motion, GRID_MOTION_WORDS * 4)];
       const f = new Float32Array(ib);
       const s = new Uint32Array(sb);
+      const mo = new Uint32Array(mb);
       const vec = (at: number) => Array.from(f.subarray(at, at + dim));
       return {
         count: m,
@@ -369,6 +479,8 @@ export async function createGrid(device: GPUDevice, options: GridOptions): Promi
         meanOccupancy: s[0]! > 0 ? m / s[0]! : 0,
         clampedLevel0: s[2]!,
         clampedAllLevels: s[3]!,
+        rebuilds: mo[10]!,
+        displacementBound: new Float32Array(mb)[GRID_MOTION_DELTA]!,
       };
     },
     destroy() {

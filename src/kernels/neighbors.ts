@@ -3,12 +3,15 @@
  * src/kernels/grid.ts, and the reverse-neighbour lists that exact estimator gradients need.
  *
  * **The search.** One thread per query keeps its k best candidates in registers, sorted by
- * (distance, index). It searches the grid level by level, ring by ring around its own cell,
- * pruning rows against the current k-th distance, and stops once no unvisited cell can hold a
- * closer point (a lower bound that accounts for f32 rounding of cell coordinates). The result
- * equals brute force: the k smallest (f32 distance, index) pairs; among exactly equal
- * distances the lower index wins, except that a query with k neighbours at distance 0
- * (duplicates) stops at the first k it meets.
+ * (distance, index). A first pass scans each query's level-0 box of 3^d cells (its own row
+ * first, the others pruned by the k-th distance) and stops when no unvisited cell can hold a
+ * closer point (a lower bound that accounts for f32 rounding of cell coordinates and for the
+ * displacement of the points since the grid's last build). The queries it cannot settle
+ * (sparse regions, outliers: usually a small fraction) go to a second pass that searches
+ * level by level, ring by ring; splitting the two keeps the lanes of a SIMD group or a wave
+ * doing similar work. The result equals brute force: the k smallest (f32 distance, index)
+ * pairs; among exactly equal distances the lower index wins, except that a query with k
+ * neighbours at distance 0 (duplicates) stops at the first k it meets.
  *
  * **Worst case.** A level gives up after `budget` units of work (rows examined + cells
  * visited) and hands its list to the next level, whose cells are `ratio` times wider; a query
@@ -75,6 +78,8 @@ export interface SearchDiagnostics {
   fallback: number;
   /** Queries that went past level 0. */
   escalated: number;
+  /** Queries the level-0 box pass could not settle (searched again, ring by ring). */
+  secondPass: number;
   /** Largest and mean work (rows + cells) of a query's ring search. */
   maxWork: number;
   meanWork: number;
@@ -129,10 +134,14 @@ export async function createNeighborSearch(device: GPUDevice, options: NeighborS
   if (!Number.isInteger(budget) || budget < 1) throw new Error(`wgflow: ${label}: budget must be a positive integer (got ${budget})`);
 
   const code = neighborsModuleCode();
-  const constants = { D: grid.dim, WG: SEARCH_WORKGROUP, K: k, SELF: selfQuery ? 1 : 0 };
-  const names = ['reset', 'search', 'fallback_args', 'fallback'] as const;
-  const pipes = await Promise.all(names.map((e) => pipeline(device, { label: `Neighbors.${e}`, code: code, entry: e, constants: constants })));
+  const constants = { D: grid.dim, WG: SEARCH_WORKGROUP, K: k, SELF: selfQuery ? 1 : 0, COARSE: 0 };
+  const names = ['reset', 'search', 'escalate_args', 'fallback_args', 'fallback'] as const;
+  const pipes = await Promise.all([
+    ...names.map((e) => pipeline(device, { label: `Neighbors.${e}`, code: code, entry: e, constants: constants })),
+    pipeline(device, { label: 'Neighbors.search_coarse', code: code, entry: 'search', constants: { ...constants, COARSE: 1 } }),
+  ]);
   const P = Object.fromEntries(names.map((e, i) => [e, pipes[i]!])) as Record<(typeof names)[number], GPUComputePipeline>;
+  const coarseP = pipes[names.length]!;
 
   const S = GPUBufferUsage.STORAGE;
   const CS = GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
@@ -147,22 +156,32 @@ export async function createNeighborSearch(device: GPUDevice, options: NeighborS
   })));
   const index = buf('index', n * k * 4, S | CS);
   const distance = buf('distance', n * k * 4, S | CS);
-  const stats = buf('stats', (NSTATS_HEADER + n) * 4, S | CS);
-  const args = buf('fallbackArgs', 16, S | GPUBufferUsage.INDIRECT);
+  // Header, fallback list, escalation list, two words per query.
+  const stats = buf('stats', (NSTATS_HEADER + 4 * n) * 4, S | CS);
+  const escArgs = buf('escalateArgs', 16, S | GPUBufferUsage.INDIRECT);
+  const fbArgs = buf('fallbackArgs', 16, S | GPUBufferUsage.INDIRECT);
   const queries = options.queries ?? grid.points;
 
+  const searchEntries = {
+    20: queries, 21: params, 22: grid.info, 23: grid.cells, 24: grid.sortedIndex, 25: grid.sortedPoints,
+    26: grid.points, 27: index, 28: distance, 29: stats, 31: grid.motion,
+  };
   const bg = {
     reset: bindGroup(device, `${label}.reset`, P.reset, { 29: stats }),
-    search: bindGroup(device, `${label}.search`, P.search, {
-      20: queries, 21: params, 22: grid.info, 23: grid.cells, 24: grid.sortedIndex, 25: grid.sortedPoints,
-      26: grid.points, 27: index, 28: distance, 29: stats,
-    }),
-    fallback_args: bindGroup(device, `${label}.fallbackArgs`, P.fallback_args, { 29: stats, 30: args }),
+    search: bindGroup(device, `${label}.search`, P.search, searchEntries),
+    coarse: bindGroup(device, `${label}.searchCoarse`, coarseP, searchEntries),
+    escalate_args: bindGroup(device, `${label}.escalateArgs`, P.escalate_args, { 29: stats, 30: escArgs }),
+    fallback_args: bindGroup(device, `${label}.fallbackArgs`, P.fallback_args, { 29: stats, 30: fbArgs }),
     fallback: bindGroup(device, `${label}.fallback`, P.fallback, {
       20: queries, 21: params, 26: grid.points, 27: index, 28: distance, 29: stats,
     }),
   };
   const searchSize = dispatchFor(n, SEARCH_WORKGROUP);
+  const indirect = (pass: GPUComputePassEncoder, p: GPUComputePipeline, b: GPUBindGroup, args: GPUBuffer) => {
+    pass.setPipeline(p);
+    pass.setBindGroup(0, b);
+    pass.dispatchWorkgroupsIndirect(args, 0);
+  };
 
   let destroyed = false;
   return {
@@ -175,16 +194,24 @@ export async function createNeighborSearch(device: GPUDevice, options: NeighborS
       if (destroyed) throw new Error(`wgflow: ${label} used after destroy()`);
       dispatch(pass, P.reset, bg.reset, [1, 1]);
       dispatch(pass, P.search, bg.search, searchSize);
+      dispatch(pass, P.escalate_args, bg.escalate_args, [1, 1]);
+      indirect(pass, coarseP, bg.coarse, escArgs);
       dispatch(pass, P.fallback_args, bg.fallback_args, [1, 1]);
-      pass.setPipeline(P.fallback);
-      pass.setBindGroup(0, bg.fallback);
-      pass.dispatchWorkgroupsIndirect(args, 0);
+      indirect(pass, P.fallback, bg.fallback, fbArgs);
     },
     async diagnostics() {
-      const s = new Uint32Array(await readBuffer(device, stats, NSTATS_HEADER * 4));
-      const work = s[3]! + s[4]! * 2 ** 32;
-      const cands = s[5]! + s[6]! * 2 ** 32;
-      return { count: n, fallback: s[0]!, escalated: s[1]!, maxWork: s[2]!, meanWork: work / n, meanCandidates: cands / n };
+      const s = new Uint32Array(await readBuffer(device, stats, (NSTATS_HEADER + 4 * n) * 4));
+      const at = NSTATS_HEADER + 2 * n;
+      let work = 0, cands = 0, maxWork = 0, escalated = 0;
+      for (let q = 0; q < n; q++) {
+        const w = s[at + 2 * q]!;
+        const wq = w & 0x7fffffff;
+        if (w >>> 31) escalated++;
+        work += wq;
+        maxWork = Math.max(maxWork, wq);
+        cands += s[at + 2 * q + 1]!;
+      }
+      return { count: n, fallback: s[0]!, escalated, secondPass: s[1]!, maxWork, meanWork: work / n, meanCandidates: cands / n };
     },
     destroy() {
       if (destroyed) return;
@@ -206,6 +233,11 @@ export interface KnnKernelOptions {
   k: number;
   /** Extra factor on the grid's cell side (tuning). Default 1. */
   cellScale?: number;
+  /**
+   * The grid is rebuilt once a point moved more than `skin` cells since the last build (see
+   * {@link GridKernel.encodeUpdate}); 0 rebuilds whenever anything moved. Default GRID_SKIN.
+   */
+  skin?: number;
   /** Label prefix. Default 'Knn'. */
   label?: string;
 }
@@ -221,7 +253,11 @@ export interface KnnKernel {
   readonly index: GPUBuffer;
   /** count·k f32 distances. */
   readonly distance: GPUBuffer;
-  /** Records a grid rebuild and the search. Never submits, never reads back. */
+  /**
+   * Records the grid update (a rebuild only when the points moved more than `skin` cells since
+   * the last one, decided on the GPU) and the exact search on the current positions. Never
+   * submits, never reads back.
+   */
   encode(pass: GPUComputePassEncoder): void;
   /** Grid and search statistics of the last run. Not for the hot loop. */
   diagnostics(): Promise<{ grid: GridDiagnostics; search: SearchDiagnostics }>;
@@ -231,8 +267,10 @@ export interface KnnKernel {
 
 /**
  * The k nearest other points of every point of a GPU point set, recomputed by each
- * `encode(pass)` from the buffer's current contents (grid rebuild + exact search), with no
- * readback: the kernel a flow runs every step.
+ * `encode(pass)` from the buffer's current contents (grid update + exact search), with no
+ * readback: the kernel a flow runs every step. The grid is rebuilt only when the points moved
+ * more than `skin` cells since its last build; the spacing statistic of a rebuild comes from
+ * the previous search's nearest-neighbour distances.
  *
  * @example
  * const knn = await createKnn(device, { points: positions, count: n, dim: 2, k: 1 });
@@ -245,7 +283,7 @@ export async function createKnn(device: GPUDevice, options: KnnKernelOptions): P
   const label = options.label ?? 'Knn';
   checkK(options.k, label);
   const grid = await createGrid(device, {
-    points: options.points, count: options.count, dim: options.dim, k: options.k, cellScale: options.cellScale, label: `${label}.grid`,
+    points: options.points, count: options.count, dim: options.dim, k: options.k, cellScale: options.cellScale, skin: options.skin, label: `${label}.grid`,
   });
   let search: NeighborSearch;
   try {
@@ -254,6 +292,8 @@ export async function createKnn(device: GPUDevice, options: KnnKernelOptions): P
     grid.destroy();
     throw e;
   }
+  // Column 0 of the search's distances: each point's nearest other point (0 for duplicates).
+  grid.setSpacingHint({ buffer: search.distance, stride: options.k });
   let destroyed = false;
   return {
     k: options.k,
@@ -264,7 +304,7 @@ export async function createKnn(device: GPUDevice, options: KnnKernelOptions): P
     index: search.index,
     distance: search.distance,
     encode(pass) {
-      grid.encode(pass);
+      grid.encodeUpdate(pass);
       search.encode(pass);
     },
     async diagnostics() {
