@@ -96,8 +96,9 @@ export async function runInBrowser(o: BrowserOptions): Promise<BrowserRun> {
     });
     const dev = (await page.evaluate('benchDevice()').catch((e: Error) => {
       throw new Error(`wgflow: bench: Chromium gives no WebGPU device: ${e.message}`);
-    })) as { adapter: string; summary: string; adapterInfo: unknown; timestamps: boolean };
+    })) as { adapter: string; summary: string; adapterInfo: unknown; fallback: boolean; timestamps: boolean };
     o.log(`browser adapter: ${dev.summary}${dev.timestamps ? '; timestamp queries' : ''}`);
+    if (o.adapter === 'gpu' && dev.fallback) throw new Error(`wgflow: bench: --adapter gpu, but Chromium found no GPU adapter (it offers ${dev.summary})`);
     if (o.adapter === 'llvmpipe') o.log('browser: llvmpipe is a Node adapter (Dawn OpenGL ES); Chromium runs on SwiftShader');
     const rows: RowResult[] = [];
     let previous: SizeResult['firstStepMs'] = {};

@@ -327,7 +327,7 @@ const seconds = (ms: number) => (Math.abs(ms) < 1000 ? `${ms.toPrecision(3)} ms`
 
 /** A limit or memory failure (the size does not fit this device) rather than a bug. */
 function doesNotFit(message: string): boolean {
-  return /limit|out of (gpu )?memory|allocation|too large|exceed|maxStorageBuffer|maxBufferSize|buffer size|allows \d+ bytes/i.test(message);
+  return /limit|out of (gpu )?memory|allocation|too large|larger than the maximum|exceed|maxStorageBuffer|maxBufferSize|binding size|buffer size|allows \d+ bytes/i.test(message);
 }
 
 interface Sampled {
