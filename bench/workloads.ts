@@ -455,18 +455,16 @@ async function runRow(
   share: number, left: () => number, base: RowResult, firstStepMs: SizeResult['firstStepMs'],
 ): Promise<RowResult> {
   const notes: string[] = [];
+  const rowStart = performance.now();
   const { positions, energy, samples } = w.setup(n);
   const tc = performance.now();
   const flow = await scoped(device, 'createFlow', () => createFlow(device, { dim: w.dim, positions, energy, method, h: w.h, ...w.options, label: `Bench.${w.name}` }));
   const createMs = performance.now() - tc;
   let neighbours: NeighbourStages | undefined;
   try {
-    // Warm-up and probe: one step each; the budget estimates from them.
+    // Warm-up and probe: one step each; the budget plans from the probe (the next size from the median).
     const { first, probe } = await warmAndProbe(timer, (p) => flow.encodeSteps(p, 1));
     firstStepMs[rowKey(w.name, method)] = { n, ms: probe.wallMs };
-    if (first + probe.wallMs > left()) {
-      return { ...base, status: 'skipped', createMs, firstStepMs: first, reason: `too slow for the budget: the first two steps took ${seconds(first + probe.wallMs)} and ${seconds(Math.max(0, left()))} of the ${config.budgetS} s budget of this size are left` };
-    }
     const stepsFor = (ms: number) => config.steps ?? Math.max(1, Math.min(MAX_AUTO_STEPS, Math.round(TARGET_PASS_MS / Math.max(ms, 1e-3))));
     /** A pipeline whose probe pass counts as its first timed pass when it takes one step per pass. */
     const pipe = (name: string, encode: Pipe['encode'], pr: PassTime, stage?: Pipe['stage']): Pipe => {
@@ -480,7 +478,26 @@ async function runRow(
     const wantStages = config.stages ?? true;
     const own = updateMethods(method);
     const updateEntries: { sampled?: Sampled }[] = [];
-    if (wantStages) {
+    // Fit the plan into this row's share of the budget: fewer runs, then no stages, then fewer
+    // steps per pass. Before the stage pipelines exist, their cost is estimated from the probe:
+    // a warm-up and a probe of each (the neighbour stages add up to at most a step, and so does
+    // an F = 0 update), then per run about two steps.
+    const plan = (list: Pipe[], r: number) => list.reduce((t, p) => t + Math.max(0, r - p.sampled.samples.length) * p.sampled.steps * p.first, 0);
+    const stagesEstimate = (r: number) => (4 + 2 * r) * probe.wallMs;
+    const room = () => Math.min(share - (performance.now() - rowStart), left());
+    const fitRuns = (cost: (r: number) => number) => {
+      let r = config.runs;
+      while (r > 1 && cost(r) > room()) r--;
+      return r;
+    };
+    let stagesTimed = wantStages;
+    let runs = fitRuns((r) => plan([full], r) + (wantStages ? stagesEstimate(r) : 0));
+    if (wantStages && plan([full], runs) + stagesEstimate(runs) > room()) {
+      notes.push(`stages not measured: the ${config.budgetS} s budget of this size leaves no room for them`);
+      stagesTimed = false;
+      runs = fitRuns((r) => plan([full], r));
+    }
+    if (stagesTimed) {
       if (w.neighbours) {
         const nb = (neighbours = await w.neighbours(device, flow.buffers.positions, n, samples));
         await timer.time((p) => nb.prime(p));
@@ -495,23 +512,19 @@ async function runRow(
         if (e.sampled) continue;
         updatePipes.push(pipe(`update:${m}`, (p, k) => e.flow.encodeSteps(p, k), e.probe));
       }
+      // Now with the stages' own probes.
+      if (plan([full, ...stagePipes, ...updatePipes], runs) > room()) {
+        runs = fitRuns((r) => plan([full, ...stagePipes, ...updatePipes], r));
+        if (plan([full, ...stagePipes, ...updatePipes], runs) > room()) {
+          notes.push(`stages not measured: the ${config.budgetS} s budget of this size leaves no room for them`);
+          stagesTimed = false;
+          stagePipes.length = 0;
+          updatePipes.length = 0;
+          runs = fitRuns((r) => plan([full], r));
+        }
+      }
     }
-    // Fit the plan into this row's share of the budget: fewer runs, then no stages, then fewer steps per pass.
-    const plan = (list: Pipe[], r: number) => list.reduce((t, p) => t + Math.max(0, r - p.sampled.samples.length) * p.sampled.steps * p.first, 0);
-    const room = Math.min(share, left());
-    let pipes = [full, ...stagePipes, ...updatePipes];
-    let runs = config.runs;
-    let stagesTimed = wantStages;
-    while (runs > 1 && plan(pipes, runs) > room) runs--;
-    if (pipes.length > 1 && plan(pipes, runs) > room) {
-      notes.push(`stages not measured: the ${config.budgetS} s budget of this size leaves no room for them`);
-      stagesTimed = false;
-      stagePipes.length = 0;
-      updatePipes.length = 0;
-      pipes = [full];
-      runs = config.runs;
-      while (runs > 1 && plan(pipes, runs) > room) runs--;
-    }
+    const pipes = [full, ...stagePipes, ...updatePipes];
     while (full.sampled.steps > 1 && plan([full], runs) > left()) full.sampled.steps = Math.max(1, Math.floor(full.sampled.steps / 2));
     if (full.sampled.steps === 1 && !full.sampled.samples.length) full.sampled.samples.push(probe);
     if (runs < config.runs) notes.push(`${runs} timed pass${runs > 1 ? 'es' : ''} instead of ${config.runs} (budget)`);
@@ -529,6 +542,7 @@ async function runRow(
     const gpu = timer.timestamps && used.every((s) => s.samples.every((t) => t.gpuMs !== undefined));
     if (timer.timestamps && !gpu) notes.push('timestamp queries gave no positive span: wall-clock times (queue drain)');
     const msFull = perStep(full.sampled, gpu);
+    firstStepMs[rowKey(w.name, method)] = { n, ms: perStep(full.sampled, false) };
     const row: RowResult = {
       ...base, status: 'ok', msPerStep: msFull, nsPerParticleStep: (msFull * 1e6) / n, wallMsPerStep: perStep(full.sampled, false),
       timing: gpu ? 'timestamp-query' : 'queue-drain', stepsPerPass: full.sampled.steps, runs, firstStepMs: first, createMs, energy: st.energy, notes,
