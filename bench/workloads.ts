@@ -412,8 +412,12 @@ export async function runSize(device: GPUDevice, n: number, config: SizeConfig, 
         skip(`the ${config.budgetS} s budget of this size is spent`);
         continue;
       }
-      // The share of what is left that this row may plan for (cheap rows leave more to later ones).
-      const share = Math.min(left(), (2 * left()) / (order.length - i));
+      // The share of what is left that this row may plan for: a primary row (they come first) an
+      // equal part with the primary rows still to come, another row twice an equal part with all
+      // the rows to come (cheap rows leave more to later ones).
+      const isPrimary = w.primary === method;
+      const primariesLeft = order.slice(i).filter((r) => WORKLOADS[r.workload].primary === r.method).length;
+      const share = Math.min(left(), isPrimary ? left() / primariesLeft : (2 * left()) / (order.length - i));
       const prev = previous[rowKey(workload, method)];
       if (prev) {
         const est = prev.ms * Math.pow(n / prev.n, w.costExponent);

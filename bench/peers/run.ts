@@ -79,7 +79,8 @@ export function pythonPeersAvailable(): boolean {
 function runPython(path: string, n: number, steps: number, timeoutMs: number): Promise<number> {
   return new Promise((ok, no) => {
     execFile('python3', [path, String(n), String(steps)], { timeout: Math.max(1000, Math.round(timeoutMs)), maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
-      if (err) return no(new Error(`${err.killed ? 'stopped at the budget' : 'failed'}: ${String(stderr).trim().split('\n').pop() || err.message}`));
+      if (err?.killed) return no(new Error(`stopped at the budget: ${(timeoutMs / 1000).toFixed(1)} s were left and ${steps} + 1 steps did not finish`));
+      if (err) return no(new Error(`failed: ${String(stderr).trim().split('\n').pop() || err.message}`));
       const ms = Number(String(stdout).trim().split('\n').pop());
       if (!(Number.isFinite(ms) && ms > 0)) return no(new Error(`printed '${String(stdout).trim()}' instead of ms per step`));
       ok(ms);
@@ -130,7 +131,9 @@ export async function runPeers(o: PeerOptions): Promise<PeerResult[]> {
   for (const n of o.sizes) {
     const t0 = performance.now();
     const leftMs = () => o.budgetS * 1000 - (performance.now() - t0);
-    for (const [i, p] of defs.entries()) {
+    // Cheapest first (by their time at the previous size), so that a slow peer cannot starve the others.
+    const order = [...defs].sort((a, b) => (last.get(a.name)?.ms ?? 0) - (last.get(b.name)?.ms ?? 0));
+    for (const [i, p] of order.entries()) {
       const base: PeerResult = { peer: p.name, title: p.title, workload: p.workload, method: p.method, n, status: 'skipped' };
       const done = (r: PeerResult) => {
         out.push(r);
@@ -141,7 +144,7 @@ export async function runPeers(o: PeerOptions): Promise<PeerResult[]> {
         continue;
       }
       // This peer's share of what is left at this size; the estimate scales its last time linearly.
-      const share = Math.min(leftMs(), (2 * leftMs()) / (defs.length - i));
+      const share = Math.min(leftMs(), (2 * leftMs()) / (order.length - i));
       if (leftMs() <= 0) {
         done({ ...base, reason: `the ${o.budgetS} s budget of this size is spent` });
         continue;
@@ -155,7 +158,8 @@ export async function runPeers(o: PeerOptions): Promise<PeerResult[]> {
       try {
         let ms: number, steps: number;
         if (p.script) {
-          steps = prev ? Math.max(1, Math.min(o.runs, Math.floor(share / Math.max(est, 1e-3)) - 1)) : o.runs;
+          // Steps that fit the share even if the step grows twice as fast as N (tree builds are N log N, caches run out).
+          steps = prev ? Math.max(1, Math.min(o.runs, Math.floor(share / Math.max(2 * est, 1e-3)) - 1)) : o.runs;
           ms = await runPython(o.script(p.script), n, steps, leftMs());
         } else {
           const tp = performance.now();
