@@ -412,12 +412,13 @@ export async function runSize(device: GPUDevice, n: number, config: SizeConfig, 
         skip(`the ${config.budgetS} s budget of this size is spent`);
         continue;
       }
-      // The share of what is left that this row may plan for: a primary row (they come first) an
-      // equal part with the primary rows still to come, another row twice an equal part with all
-      // the rows to come (cheap rows leave more to later ones).
-      const isPrimary = w.primary === method;
-      const primariesLeft = order.slice(i).filter((r) => WORKLOADS[r.workload].primary === r.method).length;
-      const share = Math.min(left(), isPrimary ? left() / primariesLeft : (2 * left()) / (order.length - i));
+      // The share of what is left that this row may plan for: the rows to come weigh 1 if primary
+      // (they come first), ½ otherwise, and a row may plan for the part of weight 1 (cheap rows
+      // leave more to later ones; a slow last primary row cannot starve the other methods).
+      const rest = order.slice(i).filter((r) => !(WORKLOADS[r.workload].maxN && n > WORKLOADS[r.workload].maxN!.n));
+      const primariesLeft = rest.filter((r) => WORKLOADS[r.workload].primary === r.method).length;
+      const weight = primariesLeft + 0.5 * (rest.length - primariesLeft);
+      const share = Math.min(left(), left() / weight);
       const prev = previous[rowKey(workload, method)];
       if (prev) {
         const est = prev.ms * Math.pow(n / prev.n, w.costExponent);
