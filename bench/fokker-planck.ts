@@ -21,8 +21,7 @@ import { quadratic } from '../src/energies/potential.js';
 import { entropy } from '../src/energies/entropy.js';
 import { createBuffer } from '../src/gpu/resources.js';
 import { createKnn } from '../src/neighbors.js';
-import { KdTree } from '../src/reference/knn.js';
-import { entropyConstant } from '../src/energies/entropy.js';
+import { fokkerPlanckSteeringStep } from './peers/cpu.js';
 import { gaussian } from '../src/init.js';
 import { benchFlags, intFlag, median, numberListFlag, runMain, timeSyncMs, writeJson } from './util.js';
 
@@ -40,47 +39,6 @@ async function drain(device: GPUDevice, encode: (pass: GPUComputePassEncoder) =>
   device.queue.submit([enc.finish()]);
   await device.queue.onSubmittedWorkDone();
   return performance.now() - t0;
-}
-
-/**
- * One steering step of the Fokker–Planck energy in float64 on the CPU, single-threaded, the
- * same update as shaders/integrate.wgsl (METHOD 2): k-d tree 1-NN, g = 2x + entropy gradient
- * (forward and reverse terms, r̃² = r² + ε²), s = sqrt(Σ|v|²/Σ|g|²), v ← v − h(γv + (1+γs)g),
- * x ← x + hv. Returns the energy at the start of the step.
- */
-export function cpuSteeringStep(x: Float64Array, v: Float64Array, g: Float64Array, h: number, gamma: number, eps2: number): number {
-  const n = x.length / DIM;
-  const tree = new KdTree(x, DIM);
-  const { index, distance } = tree.query(x, 1, (q) => q);
-  let eU = 0, eH = 0;
-  for (let k = 0; k < x.length; k++) {
-    g[k] = 2 * x[k]!;
-    eU += x[k]! * x[k]!;
-  }
-  for (let i = 0; i < n; i++) {
-    const r = distance[i]!;
-    const den = r * r + eps2;
-    eH -= 0.5 * DIM * Math.log(den);
-    const j = index[i]!;
-    const c = -DIM / den;
-    for (let a = 0; a < DIM; a++) {
-      const d = c * (x[i * DIM + a]! - x[j * DIM + a]!);
-      g[i * DIM + a]! += d;
-      g[j * DIM + a]! -= d;
-    }
-  }
-  let vv = 0, gg = 0;
-  for (let k = 0; k < x.length; k++) {
-    vv += v[k]! * v[k]!;
-    gg += g[k]! * g[k]!;
-  }
-  const coef = 1 + gamma * (gg > 0 ? Math.sqrt(vv / gg) : 0);
-  for (let k = 0; k < x.length; k++) {
-    const vk = v[k]! - h * (gamma * v[k]! + coef * g[k]!);
-    v[k] = vk;
-    x[k]! += h * vk;
-  }
-  return (eU + eH) / n + entropyConstant(n, 1, DIM);
 }
 
 async function main(): Promise<void> {
@@ -130,11 +88,11 @@ async function main(): Promise<void> {
     }
     if (withCpu) {
       const x = Float64Array.from(x0), v = new Float64Array(n * DIM), g = new Float64Array(n * DIM);
-      cpuSteeringStep(x, v, g, H, GAMMA, eps2); // warm-up (JIT)
+      fokkerPlanckSteeringStep(x, v, g, H, GAMMA, eps2); // warm-up (JIT)
       const cpuRuns = n >= 1e6 ? Math.min(runs, 3) : runs;
       const cpu: number[] = [];
       for (let r = 0; r < cpuRuns; r++) {
-        cpu.push(timeSyncMs(() => cpuSteeringStep(x, v, g, H, GAMMA, eps2)));
+        cpu.push(timeSyncMs(() => fokkerPlanckSteeringStep(x, v, g, H, GAMMA, eps2)));
       }
       row.cpu_step_ms = +median(cpu).toFixed(1);
       row.cpu_ns_per_particle_step = +((median(cpu) * 1e6) / n).toFixed(1);

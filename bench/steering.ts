@@ -5,31 +5,14 @@
  * GPU time by queue drain (flow.step resolves when the GPU is done). Writes
  * bench/results/steering.json.
  *
- *   npm run bench            (or: node dist/bench/steering.js [--sizes 10000,100000])
+ *   npx tsc -p tsconfig.json && node dist/bench/steering.js [--sizes 10000,100000]   (npm run bench runs bench/harness.ts)
  */
 import { getDevice } from '../src/gpu/device.js';
 import { createFlow } from '../src/flow.js';
 import { quadratic } from '../src/energies/potential.js';
 import { gaussian } from '../src/init.js';
+import { quadraticSteeringStep as cpuSteeringStep } from './peers/cpu.js';
 import { benchFlags, median, numberListFlag, runMain, timeMs, timeSyncMs, writeJson } from './util.js';
-
-/** The steering step with U = |x|² on the CPU, same update as integrate.wgsl. */
-function cpuSteeringStep(x: Float32Array, v: Float32Array, g: Float32Array, h: number, gamma: number): void {
-  let vv = 0, gg = 0;
-  for (let k = 0; k < x.length; k++) {
-    const gk = 2 * x[k]!;
-    g[k] = gk;
-    vv += v[k]! * v[k]!;
-    gg += gk * gk;
-  }
-  const s = gg > 0 ? Math.sqrt(vv / gg) : 0;
-  const coef = 1 + gamma * s;
-  for (let k = 0; k < x.length; k++) {
-    const vk = v[k]! - h * (gamma * v[k]! + coef * g[k]!);
-    v[k] = vk;
-    x[k] = x[k]! + h * vk;
-  }
-}
 
 async function main(): Promise<void> {
   const flags = benchFlags({ sizes: { type: 'string' } }, 'bench/steering');

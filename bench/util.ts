@@ -24,17 +24,8 @@ export function benchFlags(specs: FlagSpecs, name: string, argv: readonly string
   return Object.assign(parsed.flags, { _: parsed.positionals });
 }
 
-/**
- * The median (the mean of the two middle values for an even count; NaN when empty).
- *
- * @example median([3, 1, 2]); // 2
- */
-export function median(values: readonly number[]): number {
-  if (values.length === 0) return NaN;
-  const s = [...values].sort((a, b) => a - b);
-  const k = s.length >> 1;
-  return s.length % 2 ? s[k]! : 0.5 * (s[k - 1]! + s[k]!);
-}
+/** The median (bench/timing.ts, browser-safe; the harness's page imports it from there). */
+export { median } from './timing.js';
 
 /**
  * Wall time of `fn` in ms (performance.now around it; for GPU work, `fn` must wait for the
