@@ -141,12 +141,16 @@ export function extrapolate(checks: readonly Check[], k: Criterion): Extrapolati
   if (m < 12) return { steps: null, time: null, note: 'too few checks to extrapolate' };
   const last = checks[m - 1]!;
   const half = checks.slice(Math.floor(m / 2));
-  const ta = half[0]!.time, tb = last.time;
-  if (!(tb > ta)) return { steps: null, time: null, note: 'no flow time elapsed' };
-  const dt = (tb - ta) / 3;
-  const parts = [0, 1, 2].map((j) => half.filter((c) => c.time >= ta + j * dt && c.time <= ta + (j + 1) * dt));
-  if (parts.some((p) => p.length < 2)) return { steps: null, time: null, note: 'too few checks to extrapolate' };
-  const [e1, e2, e3] = parts.map((p) => p.reduce((s, c) => s + c.energy, 0) / p.length) as [number, number, number];
+  const tb = last.time;
+  // Three consecutive groups of as many checks (equally spaced in time at a steady step): for
+  // y = y∞ + A e^{−κt} their means differ by the ratio e^{−κ Δ}, Δ the spacing of their mean times.
+  const n3 = Math.floor(half.length / 3);
+  const parts = [0, 1, 2].map((j) => half.slice(half.length - (3 - j) * n3, half.length - (2 - j) * n3));
+  const mean = (p: Check[], f: (c: Check) => number) => p.reduce((s, c) => s + f(c), 0) / p.length;
+  const [t1, t2, t3] = parts.map((p) => mean(p, (c) => c.time)) as [number, number, number];
+  const dt = (t3 - t1) / 2;
+  if (!(dt > 0) || Math.abs(t3 - t2 - (t2 - t1)) > 0.25 * dt) return { steps: null, time: null, note: 'the step size changed too much over the last half to extrapolate' };
+  const [e1, e2, e3] = parts.map((p) => mean(p, (c) => c.energy)) as [number, number, number];
   const r = (e2 - e3) / (e1 - e2);
   if (!(r > 0 && r < 1)) return { steps: null, time: null, note: 'the energy does not decay monotonically over the last half (oscillating or at its noise floor): no extrapolation' };
   const energyRate = -Math.log(r) / dt;
@@ -159,8 +163,8 @@ export function extrapolate(checks: readonly Check[], k: Criterion): Extrapolati
   const varianceRate = -slope;
   const dNow = dist(last);
   if (!(varianceRate > 0) && dNow > k.varianceTol / 2) return { steps: null, time: null, fit: { energy: eInf, energyRate, varianceRate }, note: 'the variance does not approach its band over the last half: no extrapolation' };
-  // The energy at the last third's mid time is e3; it is within tol/2 after ln(|e3 − E∞|/(tol/2))/κ.
-  const tE = ta + 2.5 * dt + Math.max(0, Math.log(Math.abs(e3 - eInf) / (k.energyTol / 2)) / energyRate);
+  // The energy near the last group's mean time is e3; it is within tol/2 after ln(|e3 − E∞|/(tol/2))/κ.
+  const tE = t3 + Math.max(0, Math.log(Math.abs(e3 - eInf) / (k.energyTol / 2)) / energyRate);
   const tV = dNow <= k.varianceTol / 2 ? tb : tb + Math.log(dNow / (k.varianceTol / 2)) / varianceRate;
   const time = Math.max(tb, tE, tV);
   const steps = Math.round(last.step + (time - tb) / last.h);
