@@ -2,7 +2,7 @@
 // energy terms wrote and the in-loop reductions of reduce.wgsl (MODE 0) in R, by the column
 // names of reduce.wgsl's library part (composed in before this file): R[STEP_VV] = sum |v|^2,
 // R[STEP_GG] = sum |g|^2, R[STEP_GV] = sum g.v, R[STEP_ENERGY] = sum_t w_t sum_i e_t[i] (N times
-// the energy, up to the terms' constants), R[STEP_STIFFNESS] = sum_i d w / l_i^2,
+// the energy, up to the terms' constants), R[STEP_FREQUENCY] = sum_i sqrt(d w) / l_i,
 // R[STEP_MAX_G_OVER_L] = max |g_i|/l_i, R[STEP_MAX_V_OVER_L] = max |v_i|/l_i (l_i, w: a term's
 // length scale, e.g. the NN distance, and its weight).
 // Methods (docs/math.md):
@@ -35,7 +35,7 @@ const GAMMA_TABLE: u32 = 1u;          // host-written table GT, from step table_
 const GAMMA_SCHEDULE: u32 = 2u;       // max(gamma_floor, gamma / (step + gamma_t0))
 
 const AUTO_DISPLACEMENT: u32 = 0u;    // automatic step: moves bounded by a fraction of l_i
-const AUTO_CURVATURE: u32 = 1u;       // automatic step: from the mean pair stiffness
+const AUTO_CURVATURE: u32 = 1u;       // automatic step: from the mean pair frequency
 
 // ==== kernels ====
 
@@ -134,8 +134,8 @@ fn advance() {
 // ---- Automatic step (FLAG_AUTO_STEP), one thread, after the MODE-0 reduction ----
 // f = auto_frac, c = 1 + gamma s (steering; 1 otherwise). l_i: a term's length scale (the
 // nearest-neighbour distance of the entropy or KL term), w its weight.
-// AUTO_CURVATURE: lam = R[STEP_STIFFNESS] / N = mean_i d w / l_i^2, the mean stiffness of the
-//   pair modes (the entropy's Hessian along a nearest-neighbour pair is d w / r^2):
+// AUTO_CURVATURE: omega = R[STEP_FREQUENCY] / N = mean_i sqrt(d w) / l_i, the mean frequency of
+//   the pair modes (the entropy's Hessian along a nearest-neighbour pair is d w / r^2), lam = c omega^2:
 //   gradient (explicit Euler, h lam):  h = f / lam
 //   accelerated, steering, FIRE (symplectic Euler, h sqrt(lam)):  h = f / sqrt(c lam)
 //   h_max if lam = 0.
@@ -145,7 +145,8 @@ fn advance() {
 //                          (h^2 c |g_i| <= f l_i and h |v_i| <= f l_i)
 // then clamped to [h_min, h_max].
 fn curvature_step(c: f32) -> f32 {
-  let lam = c * R[STEP_STIFFNESS] * prm.inv_n;
+  let omega = R[STEP_FREQUENCY] * prm.inv_n;
+  let lam = c * omega * omega;
   if (!(lam > 0.0)) { return prm.h_max; }
   if (METHOD == METHOD_GRADIENT) { return min(prm.h_max, prm.auto_frac / lam); }
   return min(prm.h_max, prm.auto_frac / sqrt(lam));

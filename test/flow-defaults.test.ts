@@ -1,6 +1,6 @@
 // The defaults of issue 11 (time to solution): the damping from the energy's strong convexity
 // (gamma 'auto' = 2√λ_min, 'paper' = 0.5), the curvature rule of the automatic step
-// (h = f/λ̂ for the gradient flow, f/√(c λ̂) for the damped flows and FIRE, λ̂ = ⟨d w / l_i²⟩),
+// (h = f/λ̂ for the gradient flow, f/√(c λ̂) for the damped flows and FIRE, λ̂ = ω̄², ω̄ = ⟨√(d w)/l_i⟩),
 // and the errors when something cannot be derived. On the real adapter.
 import { describe, expect, it } from 'vitest';
 import { testDevice } from './helpers.js';
@@ -91,16 +91,16 @@ describe('bad input: what cannot be derived, and out-of-range options', () => {
   });
 });
 
-/** λ̂ = d·T·mean_i 1/l_i² of the nearest-neighbour distances, in float64. */
+/** λ̂ = ω̄², ω̄ = mean_i √(d·T)/l_i of the nearest-neighbour distances, in float64. */
 function meanStiffness(x: Float32Array, dim: number, temperature: number): number {
   const { distance } = bruteForceKnn(x, dim, 1);
   let s = 0;
-  for (const l of distance) s += 1 / (l * l);
-  return (dim * temperature * s) / distance.length;
+  for (const l of distance) s += Math.sqrt(dim * temperature) / l;
+  return (s / distance.length) ** 2;
 }
 
 describe('the curvature rule on the GPU (h: auto)', () => {
-  it('the first step is f/λ̂ (gradient) or f/√λ̂ (accelerated, steering, FIRE), λ̂ = ⟨d T / l_i²⟩ of the start', async () => {
+  it('the first step is f/λ̂ (gradient) or f/√λ̂ (accelerated, steering, FIRE), λ̂ = ⟨√(d T)/l_i⟩² of the start', async () => {
     const { device } = await testDevice();
     const n = 300, x0 = twoQuadrants(n, { seed: 3 });
     for (const T of [1, 0.5]) {

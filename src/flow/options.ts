@@ -55,9 +55,9 @@ export type Damping = DampingValue | 'auto' | 'paper';
 export const PAPER_GAMMA = 0.5;
 
 /**
- * How `h: 'auto'` computes the step (docs/math.md §8.9): `'curvature'` from the mean stiffness
- * of the length-scale term, λ̂ = ⟨d·w/l_i²⟩ (gradient h = f/λ̂; accelerated, steering and FIRE
- * h = f/√(c λ̂)); `'displacement'` the earlier rule that bounds each particle's move by a
+ * How `h: 'auto'` computes the step (docs/math.md §8.9): `'curvature'` from the mean frequency
+ * of the length-scale term's nearest-neighbour pairs, ω̄ = ⟨√(d·w)/l_i⟩ (a pair's stiffness is
+ * d·w/l²), λ̂ = ω̄² (gradient h = f/λ̂; accelerated, steering and FIRE h = f/√(c λ̂)); `'displacement'` the earlier rule that bounds each particle's move by a
  * fraction of its nearest-neighbour distance (not for FIRE).
  */
 export type AutoStepRule = 'curvature' | 'displacement';
@@ -89,8 +89,8 @@ export interface FlowOptions {
   h: number | 'auto';
   /**
    * The automatic step (h: 'auto'), docs/math.md §8.9. Rule 'curvature' (default): with l_i
-   * the nearest-neighbour distance of the length-scale term (weight w) and λ̂ = ⟨d·w/l_i²⟩ the
-   * mean stiffness of its pair modes, gradient h = f/λ̂, accelerated, steering and FIRE
+   * the nearest-neighbour distance of the length-scale term (weight w), ω̄ = ⟨√(d·w)/l_i⟩ the
+   * mean frequency of its pair modes (stiffness d·w/l²) and λ̂ = ω̄², gradient h = f/λ̂, accelerated, steering and FIRE
    * h = f/√(c λ̂) (c = 1 + γ s for steering, else 1); then clamped to [hMin, hMax]. The chatter
    * of the explicit step at the kinks of the k-NN energy biases the plateau, and f sets that
    * bias: docs/convergence.md. Rule 'displacement' (the earlier rule, studies/step-control.md):

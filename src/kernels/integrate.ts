@@ -44,7 +44,7 @@ export const GAMMA_MODES = {
 export const AUTO_RULES = {
   /** Moves bounded by a fraction of the nearest-neighbour distance. */
   displacement: 0,
-  /** From the mean stiffness of the length-scale term's pair modes. */
+  /** From the mean frequency of the length-scale term's pair modes. */
   curvature: 1,
 } as const;
 

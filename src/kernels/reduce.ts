@@ -3,7 +3,7 @@
  * stage 1 folds each particle's columns into partial rows, stage 2 folds the rows into sums.
  *
  * - **Step sums** (MODE 0, in the step loop): Σ|v|², Σ|g|², Σ g·v, the weighted energy, the
- *   pair stiffness and the maxima the automatic step needs ({@link STEP_COLUMNS}). Read by the integrator on
+ *   pair frequency and the maxima the automatic step needs ({@link STEP_COLUMNS}). Read by the integrator on
  *   the GPU, never by the host.
  * - **Stats sums** (MODE 1, diagnostics): the same sums, the shifted first and second moments
  *   of the positions and every energy slot ({@link STATS_COLUMNS}), read back by `stats()`.
@@ -30,8 +30,8 @@ export const STEP_COLUMNS = {
   gv: 2,
   /** Σ_i Σ_t w_t e_t[i]: N times the energy, up to the terms' constants. */
   energy: 3,
-  /** Σ_i d·w/l_i² (l_i, w: the length-scale term's length and weight; 0 without one): N times the mean pair stiffness λ̂ of the automatic step. */
-  stiffness: 4,
+  /** Σ_i √(d·w)/l_i (l_i, w: the length-scale term's length and weight; 0 without one): N times the mean pair frequency ω̄ of the automatic step. */
+  frequency: 4,
   /** max |v_i|² */
   maxVV: 5,
   /** max |g_i|² */
@@ -88,7 +88,7 @@ export interface FlowReduceOptions {
   dim: number;
   /** Energy slots summed (weighted) by the step sums: the energy terms. */
   stepSlots: number;
-  /** Energy slot of the term that gives the length scale (its weight scales the stiffness column). Default 0. */
+  /** Energy slot of the term that gives the length scale (its weight scales the frequency column). Default 0. */
   lengthSlot?: number;
   /** Energy slots reported by the stats sums: energy terms, then monitors. */
   statsSlots: number;
