@@ -8,13 +8,16 @@
  *   wgflow compare <preset> [--n N] [--steps S] [--every K] [--out DIR] [--max-steps M]
  *                  [--criterion threshold|plateau] [--tol T] [--fire on|off] [--fire-cap X] [--fire-hmax H]
  *   wgflow picture [--n N] [--m M] [--steps S] [--anneal A] [--image PATH] [--out DIR]
+ *   wgflow converge [preset] [--n N] [--max-steps M] [--every K] [--out DIR] [--var-tol V] [--energy-tol E] [--flows a,b]
  *   wgflow list | help | --help
  *
  * Flags may come in any order, before or after the command (node:util parseArgs, app/args.ts);
  * a flag the command does not take, an unknown command and a malformed number are errors.
  * `compare` runs the preset's flows plus FIRE from the same start and reports the steps and
  * the GPU stepping time each needs to converge (app/compare.ts), writing <preset>-compare.json,
- * -compare.md and -compare.svg. `picture` is app/emblem.ts.
+ * -compare.md and -compare.svg. `picture` is app/emblem.ts. `converge` is the main job
+ * (`npm start`, app/main-job.ts): each flow of a Fokker–Planck preset (default fokker-planck)
+ * run to convergence, with the snapshot and convergence figures, CSV, JSON and the table.
  */
 import { realpathSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -27,6 +30,7 @@ import { compareMethods, compareTable, defaultCriterion, writeCompareOutputs, ty
 import { PICTURE_FLAGS, runPictureCommand } from './emblem.js';
 import { choiceFlag, flagNames, flagUsage, intFlag, nonNegativeFlag, numFlag, parseFlags, scanArgs, textFlag, type FlagSpecs, type Flags } from './args.js';
 import { createProgress } from './progress.js';
+import { runMainJob } from './main-job.js';
 
 const HELP: FlagSpecs = { help: { type: 'boolean', short: 'h' } };
 
@@ -54,10 +58,22 @@ export const COMPARE_FLAGS: FlagSpecs = {
   ...HELP,
 };
 
-type Command = 'run' | 'compare' | 'picture' | 'list';
+/** Flags of `wgflow converge [preset]` (the main job). */
+export const CONVERGE_FLAGS: FlagSpecs = {
+  n: { type: 'string', value: 'N' },
+  'max-steps': { type: 'string', value: 'M' },
+  every: { type: 'string', value: 'K' },
+  out: { type: 'string', value: 'DIR' },
+  'var-tol': { type: 'string', value: 'V' },
+  'energy-tol': { type: 'string', value: 'E' },
+  flows: { type: 'string', value: 'a,b' },
+  ...HELP,
+};
 
-const COMMAND_FLAGS: Record<Command, FlagSpecs> = { run: RUN_FLAGS, compare: COMPARE_FLAGS, picture: PICTURE_FLAGS, list: HELP };
-const ALL_FLAGS: FlagSpecs = { ...RUN_FLAGS, ...COMPARE_FLAGS, ...PICTURE_FLAGS };
+type Command = 'run' | 'compare' | 'picture' | 'list' | 'converge';
+
+const COMMAND_FLAGS: Record<Command, FlagSpecs> = { run: RUN_FLAGS, compare: COMPARE_FLAGS, picture: PICTURE_FLAGS, list: HELP, converge: CONVERGE_FLAGS };
+const ALL_FLAGS: FlagSpecs = { ...RUN_FLAGS, ...COMPARE_FLAGS, ...PICTURE_FLAGS, ...CONVERGE_FLAGS };
 
 /** The presets `wgflow <preset>` runs (`wgflow picture` is the picture command). */
 function runnablePresets(): string[] {
@@ -71,6 +87,7 @@ export function usage(): string {
     `usage: wgflow [preset] ${flagUsage(strip(RUN_FLAGS))}`,
     `       wgflow compare <preset> ${flagUsage(strip(COMPARE_FLAGS))}`,
     `       wgflow picture ${flagUsage(strip(PICTURE_FLAGS))}   (snapshots, KL curve; docs/picture.md)`,
+    `       wgflow converge [preset] ${flagUsage(strip(CONVERGE_FLAGS))}   (the main job, npm start: each flow to convergence; docs/convergence.md)`,
     '       wgflow list | help | --help',
     'Flags may come before or after the command. With no command, wgflow runs fokker-planck.',
     'presets:',
@@ -82,12 +99,13 @@ function commandOf(word: string | undefined): Command | undefined {
   if (word === undefined) return 'run';
   if (word === 'compare') return 'compare';
   if (word === 'picture') return 'picture';
+  if (word === 'converge') return 'converge';
   if (word === 'list' || word === 'help') return 'list';
   return runnablePresets().includes(word) ? 'run' : undefined;
 }
 
 function unknownCommand(word: string): Error {
-  return new Error(`wgflow: unknown command '${word}'; commands: compare <preset>, picture, list, help, or a preset to run: ${runnablePresets().join(', ')}`);
+  return new Error(`wgflow: unknown command '${word}'; commands: compare <preset>, picture, converge [preset], list, help, or a preset to run: ${runnablePresets().join(', ')}`);
 }
 
 function presetOf(name: string | undefined, context: string): Preset {
@@ -119,7 +137,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   if (!command) throw unknownCommand(word!);
   const { positionals, flags } = parseFlags(argv, COMMAND_FLAGS[command], context);
   if (flags.help || command === 'list') {
-    noMoreArguments(positionals, command === 'run' ? 1 : command === 'compare' ? 2 : 1, context);
+    noMoreArguments(positionals, command === 'run' ? 1 : command === 'compare' || command === 'converge' ? 2 : 1, context);
     console.log(usage());
     return;
   }
@@ -127,6 +145,11 @@ export async function main(argv: readonly string[]): Promise<void> {
     const preset = presetOf(positionals[1], 'compare');
     noMoreArguments(positionals, 2, 'compare');
     return compare(preset, flags);
+  }
+  if (command === 'converge') {
+    const preset = presetOf(positionals[1] ?? 'fokker-planck', 'converge');
+    noMoreArguments(positionals, 2, 'converge');
+    return converge(preset, flags);
   }
   noMoreArguments(positionals, 1, context);
   if (command === 'picture') return runPictureCommand(flags);
@@ -165,6 +188,29 @@ async function compare(preset: Preset, flags: Flags): Promise<void> {
   console.log(compareTable(report));
   console.log(`[wgflow] wrote ${paths.join(', ')}`);
   device.destroy();
+}
+
+/** `wgflow converge [preset]`: the main job (app/main-job.ts). */
+async function converge(preset: Preset, flags: Flags): Promise<void> {
+  if (!preset.converge) throw new Error(`wgflow: converge: preset '${preset.name}' has no convergence criterion; presets for converge: ${Object.values(PRESETS).filter((p) => p.converge).map((p) => p.name).join(', ')}`);
+  const varianceTol = numFlag(flags, 'var-tol');
+  const energyTol = numFlag(flags, 'energy-tol');
+  const flows = textFlag(flags, 'flows')?.split(',').map((s) => s.trim()).filter(Boolean);
+  const known = preset.runs.map((r) => r.label);
+  for (const f of flows ?? []) if (!known.includes(f)) throw new Error(`wgflow: converge: unknown flow '${f}'; flows of ${preset.name}: ${known.join(', ')}`);
+  const options = { n: intFlag(flags, 'n'), maxSteps: intFlag(flags, 'max-steps'), every: intFlag(flags, 'every') };
+  const out = textFlag(flags, 'out') ?? 'out';
+  const { device, summary, fallback } = await getDevice();
+  console.log(`[wgflow] adapter: ${summary}`);
+  try {
+    const rep = await runMainJob(device, preset, {
+      ...options, fallback, adapter: summary, out, only: flows,
+      criterion: { ...(varianceTol !== undefined ? { varianceTol } : {}), ...(energyTol !== undefined ? { energyTol } : {}) },
+    });
+    console.log(`[wgflow] wrote ${rep.files.join(', ')} (${(rep.wallMs / 1000).toFixed(1)} s in all)`);
+  } finally {
+    device.destroy();
+  }
 }
 
 /** `wgflow [preset]`: every flow of the preset from the same start; CSV, SVG, PNGs, summary. */

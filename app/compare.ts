@@ -304,6 +304,7 @@ function gammaText(g: Damping | undefined): string | undefined {
   if (g === undefined) return undefined;
   if (typeof g === 'number') return String(g);
   if (typeof g === 'function') return 'function';
+  if (typeof g === 'string') return g;
   return `inverse(c=${g.c}, t0=${g.t0 ?? 1}, floor=${g.floor ?? 0})`;
 }
 

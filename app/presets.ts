@@ -5,6 +5,7 @@
  */
 import { createFlow, entropy, quadratic, twoQuadrants, uniformBox, type Damping, type EnergyTerm, type Flow, type FlowOptions, type FlowStats, type Method } from '../src/index.js';
 import { picturePreset } from './emblem.js';
+import type { ConvergenceCriterion } from './converge.js';
 
 /** One flow of a comparison. */
 export interface PresetRun {
@@ -33,6 +34,13 @@ export interface Preset {
   fMin?: number;
   /** Extra float64 figures of the final positions for the summary (e.g. an independent estimate). */
   finalCheck?: (x: Float32Array) => Record<string, number>;
+  /**
+   * How `wgflow converge` runs the preset (app/main-job.ts): the criterion (per-axis variance
+   * and energy plateau), the iterations whose positions are drawn, and whether the runs go to
+   * convergence (the step cap is `steps`, scaled with √(N/n)) or exactly `steps` iterations
+   * (the seed paper's fixed counts). Presets without it are not for `converge`.
+   */
+  converge?: { criterion?: ConvergenceCriterion; snapshots: number[]; fixedSteps: boolean };
 }
 
 /**
@@ -61,12 +69,14 @@ export const quadraticPreset: Preset = {
  * The seed paper's Fokker–Planck example: F(ρ) = ∫|x|² ρ + ∫ ρ log ρ in R², i.e. the KL
  * divergence to N(0, ½ I) up to a constant, with the Kozachenko–Leonenko entropy (k = 1) and
  * its exact gradient (reverse neighbours included). N = 1000 from the two-quadrant start (half
- * uniform in [0,1]², half in [−1,0]²), the three flows with γ = 0.5 and the automatic step
- * (h: 'auto'): the entropy force between close pairs is stiff (Lipschitz ~ d/r², i.e. ~N), so a
- * fixed h that is stable at the start is tiny; see studies/step-control.md.
+ * uniform in [0,1]², half in [−1,0]²), at the tuned defaults: the automatic step (h: 'auto',
+ * the curvature rule) and the critical damping γ = 2√λ_min = 2√2 of the slowest mode
+ * (λ_min = 2 from the quadratic, 0 from the entropy), for the gradient, accelerated, steering
+ * and FIRE flows; `wgflow converge` (npm start) runs each to convergence (docs/convergence.md).
+ * The paper's own setting is the preset `paper-fp`.
  *
  * Time convention: docs/math.md §1.4's (g carries the factor N); the seed paper's η = 0.5 at N = 1000
- * corresponds to h = 5e-4 here, which is above the stability limit of the gradient flow.
+ * corresponds to h = 5e-4 here.
  *
  * Known facts: the per-axis variance tends to 0.5. The true minimum is −(d/2) log π ≈ −1.1447,
  * but the plateau of the *estimated* energy is lower (near −2.8 at N = 1000 in a float64
@@ -76,18 +86,20 @@ export const quadraticPreset: Preset = {
  */
 export const fokkerPlanckPreset: Preset = {
   name: 'fokker-planck',
-  description: 'F = ∫|x|² ρ + ∫ ρ log ρ in R² (KL to N(0, ½I) + const), Kozachenko–Leonenko entropy with exact gradient; N = 1000 from the two-quadrant start; γ = 0.5, automatic step. Variance → 0.5; the 1-NN estimate plateaus near −2.8 (not −log π ≈ −1.1447: lattice bias of the estimator).',
+  description: 'F = ∫|x|² ρ + ∫ ρ log ρ in R² (KL to N(0, ½I) + const), Kozachenko–Leonenko entropy with exact gradient; N = 1000 from the two-quadrant start; tuned defaults: automatic step, γ = 2√2 (critical). Variance → 0.5; the 1-NN estimate plateaus near −2.87 (not −log π ≈ −1.1447: lattice bias of the estimator).',
   dim: 2,
   n: 1000,
   positions: (n) => twoQuadrants(n, { seed: 1 }),
   energy: () => [quadratic(), entropy()],
   runs: [
     { label: 'gradient', method: 'gradient', h: 'auto' },
-    { label: 'accelerated', method: 'accelerated', h: 'auto', gamma: 0.5 },
-    { label: 'steering', method: 'steering', h: 'auto', gamma: 0.5 },
+    { label: 'accelerated', method: 'accelerated', h: 'auto' },
+    { label: 'steering', method: 'steering', h: 'auto' },
+    { label: 'fire', method: 'fire', h: 'auto' },
   ],
   steps: 3000,
   every: 10,
+  converge: { snapshots: [0, 500, 1000, 2000, 5000], fixedSteps: false },
   finalCheck: (x): Record<string, number> => {
     const n = x.length / 2;
     if (n > 5000) return {};
@@ -101,6 +113,62 @@ export const fokkerPlanckPreset: Preset = {
 };
 
 /**
+ * The seed paper's own Fokker–Planck setting (its figures 3 and 4): η = 0.5 in its convention,
+ * i.e. h = 5e-4 here at N = 1000, γ = 0.5, exactly 5000 iterations, exact gradients, the
+ * gradient, accelerated and steering flows. Reported beside the tuned `fokker-planck` runs
+ * (docs/convergence.md): γ = 0.5 is underdamped (the breathing mode rings), and the gradient
+ * flow at this h chatters far from the plateau.
+ */
+export const paperFokkerPlanckPreset: Preset = {
+  ...fokkerPlanckPreset,
+  name: 'paper-fp',
+  description: 'The seed paper\'s Fokker–Planck setting (figures 3, 4): N = 1000 from the two quadrants, h = 5e-4 (η = 0.5 in its convention), γ = 0.5, 5000 iterations, exact gradients.',
+  runs: [
+    { label: 'gradient', method: 'gradient', h: 5e-4 },
+    { label: 'accelerated', method: 'accelerated', h: 5e-4, gamma: 'paper' },
+    { label: 'steering', method: 'steering', h: 5e-4, gamma: 'paper' },
+  ],
+  steps: 5000,
+  converge: { snapshots: [0, 500, 1000, 2000, 5000], fixedSteps: true },
+};
+
+/**
+ * The seed paper's quadratic example in its own setting (its figure 2): V = ∫|x|² ρ in R³,
+ * N = 1000 uniform in [−1, 1]³, η = 0.5 in its convention (h = 5e-4 here), γ = 0.5, 5000
+ * iterations. Beside it, `quadratic-tuned` and `quadratic` (h = 0.05).
+ */
+export const paperQuadraticPreset: Preset = {
+  ...quadraticPreset,
+  name: 'paper-quadratic',
+  description: 'The seed paper\'s quadratic setting (figure 2): V = ∫|x|² ρ in R³, N = 1000 uniform in [−1,1]³, h = 5e-4 (η = 0.5 in its convention), γ = 0.5, 5000 iterations.',
+  runs: [
+    { label: 'gradient', method: 'gradient', h: 5e-4 },
+    { label: 'accelerated', method: 'accelerated', h: 5e-4, gamma: 'paper' },
+    { label: 'steering', method: 'steering', h: 5e-4, gamma: 'paper' },
+  ],
+  steps: 5000,
+  every: 10,
+};
+
+/**
+ * The quadratic example at tuned parameters: λ_min = λ_max = 2, so the damping is critical,
+ * γ = 2√2 ('auto'), and h = 0.25 = 1/(2λ) for every flow (the gradient flow halves the distance
+ * to the minimiser each step; the condition number is 1, so no momentum method can beat it).
+ */
+export const tunedQuadraticPreset: Preset = {
+  ...quadraticPreset,
+  name: 'quadratic-tuned',
+  description: 'V = ∫|x|² ρ in R³ at tuned parameters: h = 0.25 = 1/(2λ), γ = 2√2 (critical, gamma: \'auto\'); condition number 1, so the gradient flow is already optimal.',
+  runs: [
+    { label: 'gradient', method: 'gradient', h: 0.25 },
+    { label: 'accelerated', method: 'accelerated', h: 0.25, gamma: 'auto' },
+    { label: 'steering', method: 'steering', h: 0.25, gamma: 'auto' },
+  ],
+  steps: 60,
+  every: 1,
+};
+
+/**
  * Every preset of the `wgflow` command, by name, in the order `wgflow list` shows them. An
  * explicit list: no module registers presets as a side effect of being imported.
  */
@@ -108,6 +176,9 @@ export const PRESETS: Readonly<Record<string, Preset>> = Object.freeze({
   quadratic: quadraticPreset,
   'fokker-planck': fokkerPlanckPreset,
   picture: picturePreset,
+  'paper-fp': paperFokkerPlanckPreset,
+  'paper-quadratic': paperQuadraticPreset,
+  'quadratic-tuned': tunedQuadraticPreset,
 });
 
 /** The recorded history of one run. */

@@ -2,8 +2,9 @@
 // energy terms wrote and the in-loop reductions of reduce.wgsl (MODE 0) in R, by the column
 // names of reduce.wgsl's library part (composed in before this file): R[STEP_VV] = sum |v|^2,
 // R[STEP_GG] = sum |g|^2, R[STEP_GV] = sum g.v, R[STEP_ENERGY] = sum_t w_t sum_i e_t[i] (N times
-// the energy, up to the terms' constants), R[STEP_MAX_G_OVER_L] = max |g_i|/l_i,
-// R[STEP_MAX_V_OVER_L] = max |v_i|/l_i (l_i: a term's length scale, e.g. the NN distance).
+// the energy, up to the terms' constants), R[STEP_FREQUENCY] = sum_i sqrt(d w) / l_i,
+// R[STEP_MAX_G_OVER_L] = max |g_i|/l_i, R[STEP_MAX_V_OVER_L] = max |v_i|/l_i (l_i, w: a term's
+// length scale, e.g. the NN distance, and its weight).
 // Methods (docs/math.md):
 //   gradient:     x <- x - h g
 //   accelerated:  v <- v - h (gamma v + g);             x <- x + h v
@@ -15,9 +16,9 @@
 // the energy rose since the previous step (R[STEP_ENERGY] > State.last_energy).
 // `advance` (one thread) then moves the integrator state on by one step.
 //
-// The library part below (method codes, Params.flags bits, Params.gamma_mode values) is
-// mirrored by METHOD_CODES of src/gpu/layout.ts and PARAMS_FLAGS, GAMMA_MODES of
-// src/kernels/integrate.ts (test/flow-kernels.test.ts checks them); reduce.wgsl includes it.
+// The library part below (method codes, Params.flags bits, Params.gamma_mode values, rules of
+// the automatic step) is mirrored by METHOD_CODES of src/gpu/layout.ts and PARAMS_FLAGS,
+// GAMMA_MODES, AUTO_RULES of src/kernels/integrate.ts (tests check them); reduce.wgsl includes it.
 
 const METHOD_GRADIENT: u32 = 0u;
 const METHOD_ACCELERATED: u32 = 1u;
@@ -33,9 +34,13 @@ const GAMMA_CONSTANT: u32 = 0u;       // Params.gamma
 const GAMMA_TABLE: u32 = 1u;          // host-written table GT, from step table_base
 const GAMMA_SCHEDULE: u32 = 2u;       // max(gamma_floor, gamma / (step + gamma_t0))
 
+const AUTO_DISPLACEMENT: u32 = 0u;    // automatic step: moves bounded by a fraction of l_i
+const AUTO_CURVATURE: u32 = 1u;       // automatic step: from the mean pair frequency
+
 // ==== kernels ====
 
 override METHOD: u32 = 0u;
+override AUTO_RULE: u32 = 1u;         // AUTO_DISPLACEMENT or AUTO_CURVATURE (h: 'auto')
 
 @group(0) @binding(0) var<storage, read_write> X: array<f32>;
 @group(0) @binding(1) var<storage, read_write> V: array<f32>;
@@ -127,25 +132,42 @@ fn advance() {
 }
 
 // ---- Automatic step (FLAG_AUTO_STEP), one thread, after the MODE-0 reduction ----
-// With l_i a term's length scale (the nearest-neighbour distance of the entropy or KL term),
-// lg = R[STEP_MAX_G_OVER_L] = max |g_i|/l_i, lv = R[STEP_MAX_V_OVER_L] = max |v_i|/l_i, f = auto_frac:
+// f = auto_frac, c = 1 + gamma s (steering; 1 otherwise). l_i: a term's length scale (the
+// nearest-neighbour distance of the entropy or KL term), w its weight.
+// AUTO_CURVATURE: omega = R[STEP_FREQUENCY] / N = mean_i sqrt(d w) / l_i, the mean frequency of
+//   the pair modes (the entropy's Hessian along a nearest-neighbour pair is d w / r^2), lam = c omega^2:
+//   gradient (explicit Euler, h lam):  h = f / lam
+//   accelerated, steering, FIRE (symplectic Euler, h sqrt(lam)):  h = f / sqrt(c lam)
+//   h_max if lam = 0.
+// AUTO_DISPLACEMENT: lg = R[STEP_MAX_G_OVER_L] = max |g_i|/l_i, lv = R[STEP_MAX_V_OVER_L]:
 //   gradient:              h = f / lg                     (every displacement h|g_i| <= f l_i)
-//   accelerated, steering: h = min(sqrt(f / (c lg)), f / lv),  c = 1 + gamma s (steering)
+//   accelerated, steering: h = min(sqrt(f / (c lg)), f / lv)
 //                          (h^2 c |g_i| <= f l_i and h |v_i| <= f l_i)
-// clamped to [h_min, h_max]. Close pairs make the entropy force stiff (Lipschitz ~ d / r^2),
-// and |g_i| / l_i ~ d / r_i^2 there, so the same rule also keeps the explicit step stable.
+// then clamped to [h_min, h_max].
+fn curvature_step(c: f32) -> f32 {
+  let omega = R[STEP_FREQUENCY] * prm.inv_n;
+  let lam = c * omega * omega;
+  if (!(lam > 0.0)) { return prm.h_max; }
+  if (METHOD == METHOD_GRADIENT) { return min(prm.h_max, prm.auto_frac / lam); }
+  return min(prm.h_max, prm.auto_frac / sqrt(lam));
+}
+
 @compute @workgroup_size(1)
 fn auto_step() {
   var h = prm.h_max;
-  let lg = R[STEP_MAX_G_OVER_L];
-  let lv = R[STEP_MAX_V_OVER_L];
-  if (METHOD == METHOD_GRADIENT) {
-    if (lg > 0.0) { h = min(h, prm.auto_frac / lg); }
+  var c = 1.0;
+  if (METHOD == METHOD_STEERING) { c = 1.0 + damping(S.step) * steering_ratio(); }
+  if (AUTO_RULE == AUTO_CURVATURE) {
+    h = curvature_step(c);
   } else {
-    var c = 1.0;
-    if (METHOD == METHOD_STEERING) { c = 1.0 + damping(S.step) * steering_ratio(); }
-    if (lg > 0.0) { h = min(h, sqrt(prm.auto_frac / (c * lg))); }
-    if (lv > 0.0) { h = min(h, prm.auto_frac / lv); }
+    let lg = R[STEP_MAX_G_OVER_L];
+    let lv = R[STEP_MAX_V_OVER_L];
+    if (METHOD == METHOD_GRADIENT) {
+      if (lg > 0.0) { h = min(h, prm.auto_frac / lg); }
+    } else {
+      if (lg > 0.0) { h = min(h, sqrt(prm.auto_frac / (c * lg))); }
+      if (lv > 0.0) { h = min(h, prm.auto_frac / lv); }
+    }
   }
   S.h = max(h, prm.h_min);
 }
@@ -155,6 +177,8 @@ fn auto_step() {
 //   P > 0:  n_pos += 1; if n_pos > n_delay: h <- min(h f_inc, h_max), alpha <- alpha f_alpha
 //   P <= 0: n_pos = 0; unless step < n_delay: h <- max(h f_dec, h_min), alpha <- alpha_start;
 //           State.power <= 0 tells fire_kick to step back x <- x - h v / 2 and zero v
+// With h: 'auto' (FLAG_AUTO_STEP) the step is the curvature step instead,
+// h = max(curvature_step(1), h_min): FIRE keeps its mixing and restarts, not its step control.
 @compute @workgroup_size(1)
 fn fire_decide() {
   let p = -R[STEP_GV];
@@ -175,6 +199,7 @@ fn fire_decide() {
     }
     if (R[STEP_VV] > 0.0) { S.restarts = S.restarts + 1u; }
   }
+  if ((prm.flags & FLAG_AUTO_STEP) != 0u) { S.h = max(curvature_step(1.0), prm.h_min); }
 }
 
 // fire_kick: the half step back and velocity reset on P <= 0, then v <- v + h f.

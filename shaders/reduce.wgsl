@@ -8,16 +8,18 @@
 // The offsets are mirrored by STEP_COLUMNS and STATS_COLUMNS of src/kernels/reduce.ts, which
 // also feed K and KSUM (test/flow-kernels.test.ts checks that the two agree).
 
-// MODE 0 (in the step loop), KSUM = 4 sums, then 4 maxima (l_i: a term's length scale, e.g.
-// the nearest-neighbour distance; the last two columns are 0 without one).
+// MODE 0 (in the step loop), KSUM = 5 sums, then 4 maxima (l_i: a term's length scale, e.g.
+// the nearest-neighbour distance, with weight w = W[LSLOT]; STEP_FREQUENCY and the last two
+// columns are 0 without one).
 const STEP_VV: u32 = 0u;              // sum |v|^2
 const STEP_GG: u32 = 1u;              // sum |g|^2
 const STEP_GV: u32 = 2u;              // sum g.v
 const STEP_ENERGY: u32 = 3u;          // sum_t w_t e_t[i] (N times the energy, up to the terms' constants)
-const STEP_MAX_VV: u32 = 4u;          // max |v|^2
-const STEP_MAX_GG: u32 = 5u;          // max |g|^2
-const STEP_MAX_G_OVER_L: u32 = 6u;    // max |g_i| / l_i
-const STEP_MAX_V_OVER_L: u32 = 7u;    // max |v_i| / l_i
+const STEP_FREQUENCY: u32 = 4u;       // sum_i sqrt(d w) / l_i (frequency of the pair modes, each capped at 1e15)
+const STEP_MAX_VV: u32 = 5u;          // max |v|^2
+const STEP_MAX_GG: u32 = 6u;          // max |g|^2
+const STEP_MAX_G_OVER_L: u32 = 7u;    // max |g_i| / l_i
+const STEP_MAX_V_OVER_L: u32 = 8u;    // max |v_i| / l_i
 
 // MODE 1 (diagnostics, T slots), KSUM = STATS_ENERGY + T sums, then max |v|^2, max |g|^2.
 // The shift c = x_0 (first particle) keeps the covariance free of cancellation.
@@ -34,6 +36,7 @@ override MODE: u32 = 0u;
 override K: u32 = 8u;        // number of columns
 override KSUM: u32 = 4u;     // columns summed (the rest are maxima)
 override T: u32 = 0u;        // number of energy slots
+override LSLOT: u32 = 0u;    // MODE 0: energy slot of the length-scale term (its weight W[LSLOT])
 // SERIAL = 1 (CPU fallback adapters, where a workgroup barrier costs ~1 ms): no trees; every
 // thread writes its own partial row and one thread of `finish` folds them. SERIAL = 0: trees.
 override SERIAL: u32 = 0u;
@@ -80,6 +83,7 @@ fn columns(i: u32) -> array<f32, KMAX> {
       // Exact duplicates (l = 0) do not pin the step: the entropy gives them no force.
       let l = L[i * prm.length_stride];
       if (l > 0.0 && is_finite_f32(l)) {
+        out[STEP_FREQUENCY] = min(sqrt(f32(D) * max(W[LSLOT], 0.0)) / l, 1e15);
         out[STEP_MAX_G_OVER_L] = sqrt(gg) / l;
         out[STEP_MAX_V_OVER_L] = sqrt(vv) / l;
       }

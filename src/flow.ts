@@ -196,11 +196,12 @@ async function buildParts(device: GPUDevice, o: ResolvedFlowOptions, own: Owner,
   o.terms.forEach((term, slot) => { if (term.kind === 'potential') pots.push({ term, slot }); });
   const potential = own.adopt(await createPotentialKernel(device, { n, dim, terms: pots, buffers: b, label }));
   const { termKernels, monitorKernels } = await createTermKernels(device, o, b, own);
-  const lengthScale = [...termKernels.values()].find((k) => k.lengthScale)?.lengthScale;
+  const lengthSlot = [...termKernels.entries()].find(([, k]) => k.lengthScale)?.[0];
+  const lengthScale = lengthSlot === undefined ? undefined : termKernels.get(lengthSlot)!.lengthScale;
   if (o.autoStep && !lengthScale) fail(`h: 'auto' needs a term with a length scale (entropy() or klToSamples()); give a fixed h for this energy`);
   device.queue.writeBuffer(b.params, 0, packParams(o, lengthScale?.stride));
   const reduce = own.adopt(await createFlowReduce(device, {
-    n, dim, stepSlots: o.terms.length, statsSlots: o.terms.length + o.monitors.length,
+    n, dim, stepSlots: o.terms.length, statsSlots: o.terms.length + o.monitors.length, lengthSlot,
     serial: o.reduction === 'serial', buffers: { ...b, lengthScale: lengthScale?.buffer }, label,
   }));
   const integrator = own.adopt(await createIntegrator(device, { method: o.method, n, dim, autoStep: o.autoStep, restart: o.restart, reduce, buffers: b, label }));

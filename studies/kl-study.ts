@@ -82,11 +82,11 @@ async function study(): Promise<void> {
   }
   if (want('fpAuto')) {
     results.fpAuto = { what: `Fokker–Planck at σ = ${sigma.toPrecision(3)}: steering, h: auto, γ = 0.5, entropy ε = 1e-9 (the lead's suggestion as given)`, ...(await flowRun('fpAuto', {
-      energy: [targetDensity(y, { sigma, resolution: 256 }), entropy()], method: 'steering', h: 'auto', gamma: 0.5 })) };
+      energy: [targetDensity(y, { sigma, resolution: 256 }), entropy()], method: 'steering', h: 'auto', autoStep: { rule: 'displacement' }, gamma: 0.5 })) };
   }
   if (want('klAuto')) {
     results.klAuto = { what: 'exact KL-to-samples (k = 1, floors 1e-6): steering, h: auto, γ = 0.5', ...(await flowRun('klAuto', {
-      energy: [klToSamples(y)], method: 'steering', h: 'auto', gamma: 0.5 })) };
+      energy: [klToSamples(y)], method: 'steering', h: 'auto', autoStep: { rule: 'displacement' }, gamma: 0.5 })) };
   }
   if (want('klFire')) {
     const cap = 0.1 * scheme.spacing;
@@ -96,7 +96,7 @@ async function study(): Promise<void> {
   if (want('klFloor')) {
     const eps = 0.25 * scheme.spacing;
     results.klFloor = { what: `exact KL-to-samples, k = 1, floors εν = εr = ${eps.toPrecision(3)} (s_N/4): steering, h: auto, γ = 0.5`, ...(await flowRun('klFloor', {
-      energy: [klToSamples(y, { epsilonNu: eps, epsilonR: eps })], method: 'steering', h: 'auto', gamma: 0.5 })) };
+      energy: [klToSamples(y, { epsilonNu: eps, epsilonR: eps })], method: 'steering', h: 'auto', autoStep: { rule: 'displacement' }, gamma: 0.5 })) };
   }
   mergeJson(RESULTS, { adapter: summary, n, m, steps, target: 'ring + square (studies/ring-square.ts ringSquare, seed 11), start uniform in [-1,1]^2 (seed 12)', independentSample: floor, ...results });
   device.destroy();

@@ -470,7 +470,7 @@ async function stageGpu(): Promise<void> {
   const out: Record<string, unknown> = { adapter: summary, n };
   const x0 = twoQuadrants(n, { seed: 1 });
   const make = (method: StudyMethod, h: number | 'auto', fraction: number | undefined, positions: Float32Array) =>
-    createFlow(device, { dim: 2, positions, energy: [quadratic(), entropy()], method, h, gamma: 0.5, ...(fraction ? { autoStep: { fraction } } : {}) });
+    createFlow(device, { dim: 2, positions, energy: [quadratic(), entropy()], method, h, gamma: 0.5, autoStep: { rule: 'displacement', ...(fraction ? { fraction } : {}) } });
   // (a) agreement.
   const agree: unknown[] = [];
   const cases: [StudyMethod, number | 'auto', number | undefined][] = [

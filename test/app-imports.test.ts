@@ -24,7 +24,7 @@ describe('layering of the applications', () => {
   const app = tsFiles('app');
 
   it('finds the application modules and their imports', () => {
-    expect(app.map((f) => relative('app', f)).sort()).toEqual(['args.ts', 'cli.ts', 'compare.ts', 'emblem.ts', 'plot.ts', 'presets.ts', 'progress.ts']);
+    expect(app.map((f) => relative('app', f)).sort()).toEqual(['args.ts', 'cli.ts', 'compare.ts', 'converge.ts', 'emblem.ts', 'figure.ts', 'main-job.ts', 'plot.ts', 'presets.ts', 'progress.ts']);
     expect(specifiers('app/cli.ts')).toContain('../src/index.js');
   });
 

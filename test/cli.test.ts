@@ -17,7 +17,7 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 describe('wgflow command line errors', () => {
   it('rejects an unknown command, listing the commands and presets', async () => {
-    await expect(main(['nope'])).rejects.toThrow("wgflow: unknown command 'nope'; commands: compare <preset>, picture, list, help, or a preset to run: quadratic, fokker-planck");
+    await expect(main(['nope'])).rejects.toThrow("wgflow: unknown command 'nope'; commands: compare <preset>, picture, converge [preset], list, help, or a preset to run: quadratic, fokker-planck, paper-fp, paper-quadratic, quadratic-tuned");
     await expect(main(['--n', '10', 'nope'])).rejects.toThrow(/unknown command 'nope'/);
   });
 
@@ -38,7 +38,7 @@ describe('wgflow command line errors', () => {
   });
 
   it('rejects a missing or unknown preset of compare and stray arguments', async () => {
-    await expect(main(['compare'])).rejects.toThrow('wgflow: compare: missing preset; presets: quadratic, fokker-planck, picture');
+    await expect(main(['compare'])).rejects.toThrow('wgflow: compare: missing preset; presets: quadratic, fokker-planck, picture, paper-fp, paper-quadratic, quadratic-tuned');
     await expect(main(['compare', 'nope'])).rejects.toThrow("wgflow: compare: unknown preset 'nope'");
     await expect(main(['quadratic', 'extra'])).rejects.toThrow("wgflow: quadratic: unexpected argument 'extra'");
   });
@@ -102,7 +102,7 @@ describe('wgflow runs with flags before the command (GPU)', () => {
 
 describe('presets (app/presets.ts)', () => {
   it('lists every preset explicitly, in the order wgflow list shows them', () => {
-    expect(Object.keys(PRESETS)).toEqual(['quadratic', 'fokker-planck', 'picture']);
+    expect(Object.keys(PRESETS)).toEqual(['quadratic', 'fokker-planck', 'picture', 'paper-fp', 'paper-quadratic', 'quadratic-tuned']);
     expect(PRESETS.picture).toBe(picturePreset);
     expect(Object.isFrozen(PRESETS)).toBe(true);
   });

@@ -27,8 +27,8 @@ function asWgsl(record: Record<string, number>): Record<string, number> {
 describe('reduction columns: src/kernels/reduce.ts = reduce.wgsl', () => {
   it('STEP_COLUMNS are the STEP_* constants', () => {
     expect(wgslConsts(reduceWgsl, 'STEP')).toEqual(asWgsl(STEP_COLUMNS));
-    expect(STEP_WIDTH).toBe(8);
-    expect(STEP_SUMMED).toBe(4);
+    expect(STEP_WIDTH).toBe(9);
+    expect(STEP_SUMMED).toBe(5);
     // Sums first, then maxima: the columns before STEP_SUMMED are exactly the sums.
     const maxima = Object.entries(STEP_COLUMNS).filter(([k]) => k.startsWith('max')).map(([, v]) => v).sort((a, b) => a - b);
     expect(maxima).toEqual(Array.from({ length: STEP_WIDTH - STEP_SUMMED }, (_, k) => STEP_SUMMED + k));

@@ -42,7 +42,7 @@ describe('Fokker–Planck flow (quadratic + Kozachenko–Leonenko entropy)', () 
 
   it("h: 'auto' converges without tuning (accelerated, γ = 2.5, from the two quadrants)", async () => {
     const { device } = await testDevice();
-    // Default autoStep (fraction 0.01 for the damped flows); a small N keeps the test short.
+    // Default autoStep (the curvature rule, fraction 0.03 for the damped flows); a small N keeps the test short.
     const n = 150;
     const flow = await createFlow(device, { dim: 2, positions: twoQuadrants(n, { seed: 2 }), energy: [quadratic(), entropy()], method: 'accelerated', h: 'auto', gamma: 2.5 });
     await flow.step(3000);

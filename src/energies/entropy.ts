@@ -158,7 +158,8 @@ export function entropy(options: EntropyOptions = {}): KernelTerm {
   const eps2 = Math.fround(epsilon * epsilon);
   if (!Number.isFinite(eps2)) fail(`epsilon = ${epsilon}: ε² overflows f32`);
 
-  return defineKernelTerm({
+  // λ_min = 0: displacement convex, flat along translations (gamma: 'auto' of the flow).
+  return { ...defineKernelTerm({
     name: 'entropy',
     owner: 'Entropy',
     label: options.label ?? 'entropy',
@@ -205,5 +206,5 @@ export function entropy(options: EntropyOptions = {}): KernelTerm {
       const r = entropyReference(x, n, dim, { k, epsilon, weight });
       return { value: r.value, grad: r.grad };
     },
-  });
+  }), lambdaMin: 0 };
 }

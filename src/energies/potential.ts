@@ -35,6 +35,7 @@ export function quadratic(options: QuadraticOptions = {}): PotentialTerm {
     label: options.label ?? 'quadratic',
     weight: checkWeight(options.weight),
     params: [scale, ...center],
+    lambdaMin: 2 * scale,
     wgsl: (id) => `
 fn U_${id}(x: vec3f) -> f32 { let z = x - vec3f(prm_${id}(1u), prm_${id}(2u), prm_${id}(3u)); return prm_${id}(0u) * dot(z, z); }
 fn dU_${id}(x: vec3f) -> vec3f { let z = x - vec3f(prm_${id}(1u), prm_${id}(2u), prm_${id}(3u)); return 2.0 * prm_${id}(0u) * z; }`,
@@ -76,6 +77,8 @@ export function doubleWell(options: DoubleWellOptions = {}): PotentialTerm {
     label: options.label ?? 'doubleWell',
     weight: checkWeight(options.weight),
     params: [a * a, depth / a ** 4, k],
+    // ∇²U = diag(4 (depth/a⁴)(3x₀² − a²), 2k, 2k): smallest at x₀ = 0 (not convex for depth > 0).
+    lambdaMin: Math.min(-4 * depth / (a * a), 2 * k),
     wgsl: (id) => `
 fn U_${id}(x: vec3f) -> f32 { let q = x.x * x.x - prm_${id}(0u); return prm_${id}(1u) * q * q + prm_${id}(2u) * (x.y * x.y + x.z * x.z); }
 fn dU_${id}(x: vec3f) -> vec3f { let q = x.x * x.x - prm_${id}(0u); return vec3f(4.0 * prm_${id}(1u) * q * x.x, 2.0 * prm_${id}(2u) * x.y, 2.0 * prm_${id}(2u) * x.z); }`,
@@ -145,6 +148,8 @@ export function gaussianMixture(options: GaussianMixtureOptions): PotentialTerm 
     label: options.label ?? 'gaussianMixture',
     weight: checkWeight(options.weight),
     params,
+    // One component: ∇²U = I/σ². Several: not convex in general (unknown).
+    ...(K === 1 ? { lambdaMin: 1 / (comps[0]!.sigma * comps[0]!.sigma) } : {}),
     wgsl: (id) => `
 fn lt_${id}(x: vec3f, k: u32) -> f32 {
   let b = 5u * k; let z = x - vec3f(prm_${id}(b + 2u), prm_${id}(b + 3u), prm_${id}(b + 4u));
@@ -198,6 +203,8 @@ export interface CustomPotentialOptions extends TermOptions {
   value?: (x: Float64Array) => number;
   /** Float64 twin of ∇U. Optional. */
   gradient?: (x: Float64Array) => Float64Array;
+  /** Strong-convexity constant of U (largest λ with ∇²U ⪰ λ I), if known; used by `gamma: 'auto'`. */
+  lambdaMin?: number;
 }
 
 /**
@@ -218,6 +225,7 @@ export function customPotential(options: CustomPotentialOptions): PotentialTerm 
   }
   const params = options.params ?? [];
   if (!params.every(Number.isFinite)) throw new Error('wgflow: customPotential params must be finite');
+  if (options.lambdaMin !== undefined && !Number.isFinite(options.lambdaMin)) throw new Error(`wgflow: customPotential lambdaMin must be finite (got ${options.lambdaMin})`);
   // Suffix every function the user defines, and param(), with the term id.
   const fnNames = [...options.wgsl.matchAll(/\bfn\s+([A-Za-z_][A-Za-z0-9_]*)/g)].map((m) => m[1]!);
   const noTwin = () => {
@@ -229,6 +237,7 @@ export function customPotential(options: CustomPotentialOptions): PotentialTerm 
     weight: checkWeight(options.weight),
     params: params.length ? params : [0],
     userCode: true,
+    ...(options.lambdaMin !== undefined ? { lambdaMin: options.lambdaMin } : {}),
     wgsl: (id) => {
       let code = options.wgsl;
       for (const name of [...fnNames, 'param']) code = code.replace(new RegExp(`\\b${name}\\s*\\(`, 'g'), `${name}_${id}(`);

@@ -81,6 +81,12 @@ export interface PotentialTerm {
   wgsl(id: string): string;
   /** Source name for compile errors that fall inside user code. */
   readonly userCode?: boolean;
+  /**
+   * Strong-convexity constant of the unweighted term: the largest λ with ∇²U ⪰ λ I everywhere
+   * (a lower bound is fine; negative: not convex), or undefined when unknown (docs/math.md
+   * §2.6). The flow's automatic damping (`gamma: 'auto'`) uses Σ_t w_t λ_t.
+   */
+  readonly lambdaMin?: number;
   /** Float64 U and grad U at one point (length dim). */
   value(x: Float64Array): number;
   gradient(x: Float64Array): Float64Array;
@@ -91,6 +97,12 @@ export interface KernelTerm {
   readonly kind: 'kernel';
   readonly label: string;
   readonly weight: number;
+  /**
+   * Strong-convexity constant of the unweighted term along Wasserstein geodesics (0 for the
+   * entropy, which is displacement convex but flat along translations), or undefined when
+   * unknown. See {@link PotentialTerm.lambdaMin}.
+   */
+  readonly lambdaMin?: number;
   /** Builds the GPU side. Async so it can compile shaders and build static grids. */
   create(ctx: TermContext): Promise<TermKernel>;
   /**

@@ -42,8 +42,26 @@ export interface InverseDamping {
   floor?: number;
 }
 
-/** Damping γ ≥ 0: a constant, a function of the step (tabulated on the host per submission), or a GPU schedule. */
-export type Damping = number | ((step: number) => number) | InverseDamping;
+/** A damping γ ≥ 0 as the integrator evaluates it: a constant, a function of the step (tabulated on the host per submission), or a GPU schedule. */
+export type DampingValue = number | ((step: number) => number) | InverseDamping;
+
+/**
+ * The `gamma` option: a {@link DampingValue}, `'auto'` (critical damping of the slowest mode,
+ * γ = 2√λ_min with λ_min = Σ_t w_t λ_t the energy's strong-convexity constant from the terms'
+ * `lambdaMin`; an error when it cannot be derived) or `'paper'` (γ = 0.5, the seed paper's value).
+ */
+export type Damping = DampingValue | 'auto' | 'paper';
+
+/** The seed paper's damping, `gamma: 'paper'`. */
+export const PAPER_GAMMA = 0.5;
+
+/**
+ * How `h: 'auto'` computes the step (docs/math.md §8.9): `'curvature'` from the mean frequency
+ * of the length-scale term's nearest-neighbour pairs, ω̄ = ⟨√(d·w)/l_i⟩ (a pair's stiffness is
+ * d·w/l²), λ̂ = ω̄² (gradient h = f/λ̂; accelerated, steering and FIRE h = f/√(c λ̂)); `'displacement'` the earlier rule that bounds each particle's move by a
+ * fraction of its nearest-neighbour distance (not for FIRE).
+ */
+export type AutoStepRule = 'curvature' | 'displacement';
 
 /** Options of {@link createFlow}. Defaults: {@link FLOW_DEFAULTS}. */
 export interface FlowOptions {
@@ -65,23 +83,27 @@ export interface FlowOptions {
   method?: Method;
   /**
    * Time step h > 0 (docs/math.md's convention: g carries the factor N, so h does not depend on N),
-   * or 'auto': a global step computed on the GPU every step from the current state so that no
-   * particle moves more than `autoStep.fraction` of its nearest-neighbour distance (see
+   * or 'auto': a global step computed on the GPU every step from the current state (see
    * `autoStep`; needs a term with a length scale: entropy or KL to samples; methods gradient,
-   * accelerated, steering).
+   * accelerated, steering, and FIRE with the curvature rule, where it caps FIRE's own step).
    */
   h: number | 'auto';
   /**
-   * The automatic step (h: 'auto'). With l_i the nearest-neighbour distance and f = fraction:
-   * gradient h = f / max_i(|g_i|/l_i); accelerated and steering
-   * h = min( sqrt(f / (c max_i |g_i|/l_i)), f / max_i(|v_i|/l_i) ), c = 1 + γ s; then clamped
-   * to [hMin, hMax]. Defaults: fraction 0.1 (gradient) or 0.01 (accelerated, steering), hMax
-   * 0.05, hMin 1e-9. The plateau of the estimated Fokker–Planck energy rises with the step
-   * (about 0.25 above the minimum at fraction 0.1 for the damped flows, 0.005 at 0.01; the
-   * error depends on the fraction, not on N): see studies/step-control.md.
+   * The automatic step (h: 'auto'), docs/math.md §8.9. Rule 'curvature' (default): with l_i
+   * the nearest-neighbour distance of the length-scale term (weight w), ω̄ = ⟨√(d·w)/l_i⟩ the
+   * mean frequency of its pair modes (stiffness d·w/l²) and λ̂ = ω̄², gradient h = f/λ̂, accelerated, steering and FIRE
+   * h = f/√(c λ̂) (c = 1 + γ s for steering, else 1); then clamped to [hMin, hMax]. The chatter
+   * of the explicit step at the kinks of the k-NN energy biases the plateau, and f sets that
+   * bias: docs/convergence.md. Rule 'displacement' (the earlier rule, studies/step-control.md):
+   * gradient h = f / max_i(|g_i|/l_i); damped h = min( sqrt(f / (c max_i |g_i|/l_i)), f / max_i(|v_i|/l_i) ).
+   * Fractions default per rule and method (FLOW_DEFAULTS.autoStep.fraction).
    */
-  autoStep?: { fraction?: number; hMax?: number; hMin?: number };
-  /** Damping γ ≥ 0 of the accelerated and steering flows. Default 0.5. */
+  autoStep?: { rule?: AutoStepRule; fraction?: number; hMax?: number; hMin?: number };
+  /**
+   * Damping γ ≥ 0 of the accelerated and steering flows: a value, 'auto' (γ = 2√λ_min, critical
+   * damping of the slowest mode; an error if the energy's terms do not give λ_min > 0) or
+   * 'paper' (0.5). Default: 'auto' where it can be derived, else 'paper'.
+   */
   gamma?: Damping;
   /** Langevin temperature 1/β: `x ← x − h ∇U + sqrt(2h/β) ξ`. Default 1. */
   temperature?: number;
@@ -110,6 +132,20 @@ export interface FlowOptions {
   label?: string;
 }
 
+/**
+ * Fractions of the curvature rule (docs/convergence.md): the damped flows' h·√λ̂ and the
+ * gradient flow's h·λ̂, chosen so that the chatter bias of the per-axis variance of the
+ * Fokker–Planck flow stays near 0.01 (measured at N = 10³ and 10⁴).
+ */
+const FRACTION_DAMPED = 0.03;
+const FRACTION_GRADIENT = 0.015;
+/**
+ * FIRE's fraction: where FIRE's power test fails at every step (the chatter of a k-NN energy),
+ * each step is a gradient step of h²/2, so √(2·FRACTION_GRADIENT) makes it the gradient flow's
+ * step; on a smooth energy it is a stable symplectic step (h·√λ ≈ 0.17).
+ */
+const FRACTION_FIRE = 0.17;
+
 /** A default proportional to the time step: `perH · h`. */
 export interface PerStep {
   readonly perH: number;
@@ -126,8 +162,16 @@ export const FLOW_DEFAULTS = {
   energy: [],
   monitor: [],
   method: 'gradient',
-  autoStep: { fraction: { gradient: 0.1, accelerated: 0.01, steering: 0.01 }, hMax: 0.05, hMin: 1e-9 },
-  gamma: 0.5,
+  autoStep: {
+    rule: 'curvature',
+    fraction: {
+      curvature: { gradient: FRACTION_GRADIENT, accelerated: FRACTION_DAMPED, steering: FRACTION_DAMPED, fire: FRACTION_FIRE },
+      displacement: { gradient: 0.1, accelerated: 0.01, steering: 0.01 },
+    },
+    hMax: 0.05,
+    hMin: 1e-9,
+  },
+  gamma: ['auto', 'paper'],
   restart: false,
   temperature: 1,
   seed: 1,
@@ -150,7 +194,56 @@ void optionsCovered;
 export const MAX_TERMS = 8;
 
 const METHODS: readonly Method[] = ['gradient', 'accelerated', 'steering', 'langevin', 'fire'];
-const AUTO_METHODS: readonly Method[] = ['gradient', 'accelerated', 'steering'];
+const AUTO_METHODS: Record<AutoStepRule, readonly Method[]> = { curvature: ['gradient', 'accelerated', 'steering', 'fire'], displacement: ['gradient', 'accelerated', 'steering'] };
+const AUTO_RULES: readonly AutoStepRule[] = ['curvature', 'displacement'];
+
+/** The strong-convexity constant of an energy, or why it cannot be given. */
+export type StrongConvexity = { lambda: number } | { reason: string };
+
+/**
+ * λ_min of the energy Σ_t w_t F_t from its terms' `lambdaMin` (λ-convexity along Wasserstein
+ * geodesics adds up with non-negative weights): `{ lambda }` when every term with a non-zero
+ * weight reports one, its weight is ≥ 0 and the sum is > 0; otherwise `{ reason }`.
+ *
+ * @example strongConvexity([quadratic(), entropy()]); // { lambda: 2 }
+ */
+export function strongConvexity(terms: readonly EnergyTerm[]): StrongConvexity {
+  if (!terms.length) return { reason: 'the energy is empty' };
+  let lambda = 0;
+  for (const t of terms) {
+    if (t.weight === 0) continue;
+    if (t.lambdaMin === undefined) return { reason: `term '${t.label}' reports no strong-convexity constant (lambdaMin)` };
+    if (t.weight < 0 && t.lambdaMin !== 0) return { reason: `term '${t.label}' has a negative weight` };
+    lambda += t.weight * t.lambdaMin;
+  }
+  if (!(lambda > 0)) return { reason: `the energy is not strongly convex (Σ w·λ_min = ${lambda})` };
+  return { lambda };
+}
+
+/**
+ * Critical damping of the slowest mode of an energy, γ = 2√λ_min ({@link strongConvexity}),
+ * or why it cannot be derived.
+ *
+ * @example criticalDamping([quadratic(), entropy()]); // { gamma: 2.828…, lambda: 2 }
+ */
+export function criticalDamping(terms: readonly EnergyTerm[]): { gamma: number; lambda: number } | { reason: string } {
+  const c = strongConvexity(terms);
+  return 'lambda' in c ? { gamma: 2 * Math.sqrt(c.lambda), lambda: c.lambda } : c;
+}
+
+/** The damping of a flow from the `gamma` option (see {@link FlowOptions.gamma}). */
+function resolveDamping(o: FlowOptions, terms: EnergyTerm[], method: Method): DampingValue {
+  const g = o.gamma;
+  if (g === 'paper') return PAPER_GAMMA;
+  if (g !== undefined && g !== 'auto') return g;
+  const c = criticalDamping(terms);
+  if ('gamma' in c) return c.gamma;
+  if (g === 'auto' && (method === 'accelerated' || method === 'steering')) {
+    fail(`gamma: 'auto' (critical damping 2√λ_min) cannot be derived: ${c.reason}; set gamma to a number ` +
+      `(2√λ for the energy's smallest curvature λ), or 'paper' (${PAPER_GAMMA})`);
+  }
+  return PAPER_GAMMA;
+}
 
 /** createFlow's options after validation, with every default applied. */
 export interface ResolvedFlowOptions {
@@ -164,8 +257,8 @@ export interface ResolvedFlowOptions {
   method: Method;
   /** The `h` option as given (for messages). */
   hOption: number | 'auto';
-  /** h: 'auto'. */
-  autoStep: boolean;
+  /** h: 'auto' and its rule, or false for a fixed step. */
+  autoStep: false | AutoStepRule;
   /** Initial (or fixed) step. */
   h0: number;
   /** Step bounds: the automatic step's, or FIRE's. */
@@ -173,7 +266,7 @@ export interface ResolvedFlowOptions {
   hMin: number;
   /** Automatic step: displacement as a fraction of the nearest-neighbour distance. */
   autoFraction: number;
-  gamma: Damping;
+  gamma: DampingValue;
   temperature: number;
   seed: [number, number];
   fire: { nDelay: number; fInc: number; fDec: number; alphaStart: number; fAlpha: number };
@@ -236,12 +329,22 @@ function validateIntegration(o: FlowOptions): Method {
   if (fo.alphaStart !== undefined && fo.alphaStart > 1) fail('fire.alphaStart must be in [0, 1]');
   if (fo.nDelay !== undefined && !Number.isInteger(fo.nDelay)) fail('fire.nDelay must be an integer');
   if (o.h === 'auto') {
-    if (!AUTO_METHODS.includes(method)) fail(`h: 'auto' is for the gradient, accelerated and steering flows (FIRE adapts its own step; Langevin needs a fixed h)`);
     const a = o.autoStep ?? {};
-    for (const [k, v] of Object.entries(a)) if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) fail(`autoStep.${k} must be a finite number > 0 (got ${v})`);
+    const rule = a.rule ?? FLOW_DEFAULTS.autoStep.rule;
+    if (!AUTO_RULES.includes(rule)) fail(`autoStep.rule must be 'curvature' or 'displacement' (got ${String(rule)})`);
+    if (!AUTO_METHODS[rule].includes(method)) {
+      fail(rule === 'curvature' ? `h: 'auto' is for the gradient, accelerated, steering and FIRE flows (Langevin needs a fixed h)`
+        : `h: 'auto' with rule 'displacement' is for the gradient, accelerated and steering flows (FIRE: use rule 'curvature'; Langevin needs a fixed h)`);
+    }
+    for (const [k, v] of Object.entries(a)) if (k !== 'rule' && (typeof v !== 'number' || !Number.isFinite(v) || v <= 0)) fail(`autoStep.${k} must be a finite number > 0 (got ${v})`);
+    if (a.hMin !== undefined && a.hMax !== undefined && a.hMin > a.hMax) fail(`autoStep.hMin (${a.hMin}) exceeds autoStep.hMax (${a.hMax})`);
   } else if (typeof o.h !== 'number' || !Number.isFinite(o.h) || o.h <= 0) fail(`h must be a finite number > 0 or 'auto' (got ${o.h})`);
-  const g = o.gamma ?? FLOW_DEFAULTS.gamma;
-  if (typeof g === 'number') {
+  const g = o.gamma;
+  if (g === undefined || g === 'auto' || g === 'paper') {
+    // resolved with the energy (resolveDamping)
+  } else if (typeof g === 'string') {
+    fail(`gamma must be a number, 'auto', 'paper', a function of the step or a schedule object (got '${g}')`);
+  } else if (typeof g === 'number') {
     if (!Number.isFinite(g) || g < 0) fail(`gamma must be finite and ≥ 0 (got ${g})`);
   } else if (typeof g === 'object') {
     if (g.schedule !== 'inverse' || !(g.c >= 0) || !Number.isFinite(g.c) || !((g.t0 ?? 1) > 0) || !((g.floor ?? 0) >= 0)) fail('gamma schedule must be { schedule: "inverse", c ≥ 0, t0 > 0, floor ≥ 0 }');
@@ -252,15 +355,20 @@ function validateIntegration(o: FlowOptions): Method {
 /** The step size and its bounds: the automatic step's, or (fixed h) FIRE's. */
 function resolveStep(o: FlowOptions, method: Method): Pick<ResolvedFlowOptions, 'autoStep' | 'h0' | 'hMax' | 'hMin' | 'autoFraction'> {
   const A = FLOW_DEFAULTS.autoStep, F = FLOW_DEFAULTS.fire;
-  const autoStep = o.h === 'auto';
-  const h0 = autoStep ? o.autoStep?.hMax ?? A.hMax : (o.h as number);
-  const fraction = A.fraction[method as keyof typeof A.fraction] ?? A.fraction.accelerated;
+  if (o.h !== 'auto') {
+    const h0 = o.h as number;
+    return { autoStep: false, h0, hMax: o.fire?.hMax ?? F.hMax.perH * h0, hMin: o.fire?.hMin ?? F.hMin.perH * h0, autoFraction: 0 };
+  }
+  const rule = o.autoStep?.rule ?? A.rule;
+  const fractions: Partial<Record<Method, number>> = A.fraction[rule];
+  // FIRE: the automatic step replaces FIRE's own step control (its mixing and restarts stay).
+  const hMax = o.autoStep?.hMax ?? A.hMax;
   return {
-    autoStep,
-    h0,
-    hMax: autoStep ? h0 : o.fire?.hMax ?? F.hMax.perH * h0,
-    hMin: autoStep ? o.autoStep?.hMin ?? A.hMin : o.fire?.hMin ?? F.hMin.perH * h0,
-    autoFraction: o.autoStep?.fraction ?? fraction,
+    autoStep: rule,
+    h0: hMax,
+    hMax,
+    hMin: o.autoStep?.hMin ?? A.hMin,
+    autoFraction: o.autoStep?.fraction ?? fractions[method]!,
   };
 }
 
@@ -286,7 +394,7 @@ export function resolveFlowOptions(device: GPUDevice, o: FlowOptions): ResolvedF
     velocities: o.velocities ?? new Float32Array(n * dim).fill(D.velocities),
     hOption: o.h,
     ...resolveStep(o, method),
-    gamma: o.gamma ?? D.gamma,
+    gamma: resolveDamping(o, terms, method),
     temperature: o.temperature ?? D.temperature,
     seed: seedWords(o.seed ?? D.seed),
     fire: {

@@ -3,8 +3,9 @@
  * gradient G that the energy terms wrote, with every adaptive decision on the GPU.
  *
  * One step records, in order: the step sums (when the method needs them: steering, FIRE,
- * adaptive restart, the automatic step), the automatic step, the update (FIRE: decide, kick,
- * the sums after the kick, move), then `advance`, which moves the State on by one step.
+ * adaptive restart, the automatic step), the automatic step (FIRE: inside its decision), the
+ * update (FIRE: decide, kick, the sums after the kick, move), then `advance`, which moves the
+ * State on by one step.
  */
 import { commonWgsl, integrateWgsl, randomWgsl, reduceWgsl } from '../shaders.gen.js';
 import { dispatchFor, WORKGROUP_SIZE } from '../gpu/resources.js';
@@ -36,6 +37,17 @@ export const GAMMA_MODES = {
   schedule: 2,
 } as const;
 
+/**
+ * Rules of the automatic step (the `AUTO_RULE` override). Mirrored by the `AUTO_*` constants of
+ * shaders/integrate.wgsl.
+ */
+export const AUTO_RULES = {
+  /** Moves bounded by a fraction of the nearest-neighbour distance. */
+  displacement: 0,
+  /** From the mean frequency of the length-scale term's pair modes. */
+  curvature: 1,
+} as const;
+
 /** Value of the non-finite flag (the first word of the flags buffer) while every step stayed finite. */
 export const ALL_FINITE = 0xffffffff;
 
@@ -47,8 +59,8 @@ export interface IntegratorOptions {
   method: MethodName;
   n: number;
   dim: number;
-  /** Run `auto_step` before each update (h: 'auto'). */
-  autoStep: boolean;
+  /** h: 'auto' and its rule (`auto_step` runs before each update; FIRE caps its step in `fire_decide`), or false. */
+  autoStep: false | keyof typeof AUTO_RULES;
   /** Adaptive restart (accelerated, steering). */
   restart: boolean;
   /** The flow's reductions: the step sums are bound, and recorded when the method needs them. */
@@ -83,7 +95,7 @@ export interface Integrator {
 
 /** Whether a method reads the step sums before its update. */
 function needsStepSums(o: Pick<IntegratorOptions, 'method' | 'autoStep' | 'restart'>): boolean {
-  return o.autoStep || o.method === 'steering' || o.method === 'fire' || (o.restart && o.method === 'accelerated');
+  return o.autoStep !== false || o.method === 'steering' || o.method === 'fire' || (o.restart && o.method === 'accelerated');
 }
 
 /**
@@ -99,7 +111,7 @@ export async function createIntegrator(device: GPUDevice, o: IntegratorOptions):
   const { label, buffers: b } = o;
   const code = composeWgsl(commonWgsl, randomWgsl, wgslLibrary(reduceWgsl), integrateWgsl);
   const kinds: BindingKind[] = ['storage', 'storage', 'read', 'read', 'storage', 'uniform', 'read', 'storage', 'read'];
-  const constants = { D: o.dim, WG: WORKGROUP_SIZE, METHOD: METHOD_CODES[o.method] };
+  const constants = { D: o.dim, WG: WORKGROUP_SIZE, METHOD: METHOD_CODES[o.method], AUTO_RULE: AUTO_RULES[o.autoStep || 'curvature'] };
   const make = (name: string, entry: string) => pipeline(device, { label: `${label}.${name}`, code, entry, constants, layout: [kinds] });
   const fire = o.method === 'fire';
   const [update, advance, decide, kick, move, auto] = await Promise.all([
@@ -108,7 +120,7 @@ export async function createIntegrator(device: GPUDevice, o: IntegratorOptions):
     fire ? make('fireDecide', 'fire_decide') : undefined,
     fire ? make('fireKick', 'fire_kick') : undefined,
     fire ? make('fireMove', 'fire_move') : undefined,
-    o.autoStep ? make('autoStep', 'auto_step') : undefined,
+    o.autoStep && !fire ? make('autoStep', 'auto_step') : undefined,
   ]);
   const bind = bindGroup(device, `${label}.integrate`, bindingLayout(device, kinds), [
     b.positions, b.velocities, b.gradient, o.reduce.step, b.state, b.params, b.gammaTable, b.flags, o.reduce.afterKick,

@@ -2,8 +2,8 @@
  * The flow's two-stage column reductions over particles (shaders/reduce.wgsl), exact for any N:
  * stage 1 folds each particle's columns into partial rows, stage 2 folds the rows into sums.
  *
- * - **Step sums** (MODE 0, in the step loop): Σ|v|², Σ|g|², Σ g·v, the weighted energy and
- *   the maxima the automatic step needs ({@link STEP_COLUMNS}). Read by the integrator on
+ * - **Step sums** (MODE 0, in the step loop): Σ|v|², Σ|g|², Σ g·v, the weighted energy, the
+ *   pair frequency and the maxima the automatic step needs ({@link STEP_COLUMNS}). Read by the integrator on
  *   the GPU, never by the host.
  * - **Stats sums** (MODE 1, diagnostics): the same sums, the shifted first and second moments
  *   of the positions and every energy slot ({@link STATS_COLUMNS}), read back by `stats()`.
@@ -30,14 +30,16 @@ export const STEP_COLUMNS = {
   gv: 2,
   /** Σ_i Σ_t w_t e_t[i]: N times the energy, up to the terms' constants. */
   energy: 3,
+  /** Σ_i √(d·w)/l_i (l_i, w: the length-scale term's length and weight; 0 without one): N times the mean pair frequency ω̄ of the automatic step. */
+  frequency: 4,
   /** max |v_i|² */
-  maxVV: 4,
+  maxVV: 5,
   /** max |g_i|² */
-  maxGG: 5,
+  maxGG: 6,
   /** max |g_i| / l_i (l_i: a term's length scale; 0 without one). */
-  maxGOverL: 6,
+  maxGOverL: 7,
   /** max |v_i| / l_i */
-  maxVOverL: 7,
+  maxVOverL: 8,
 } as const;
 
 /** Columns of the step sums that are sums (the rest are maxima). */
@@ -86,6 +88,8 @@ export interface FlowReduceOptions {
   dim: number;
   /** Energy slots summed (weighted) by the step sums: the energy terms. */
   stepSlots: number;
+  /** Energy slot of the term that gives the length scale (its weight scales the frequency column). Default 0. */
+  lengthSlot?: number;
   /** Energy slots reported by the stats sums: energy terms, then monitors. */
   statsSlots: number;
   /** Barrier-free partial rows folded by one thread (CPU fallback adapters) instead of trees. */
@@ -162,7 +166,7 @@ export async function createFlowReduce(device: GPUDevice, o: FlowReduceOptions):
   const redKinds: BindingKind[] = ['read', 'read', 'read', 'read', 'storage', 'uniform', 'read', 'read'];
   const finKinds: BindingKind[] = ['read', 'storage', 'uniform'];
   const base = { D: o.dim, WG: WORKGROUP_SIZE, SERIAL: o.serial ? 1 : 0 };
-  const c0 = { ...base, MODE: 0, K: STEP_WIDTH, KSUM: STEP_SUMMED, T: o.stepSlots };
+  const c0 = { ...base, MODE: 0, K: STEP_WIDTH, KSUM: STEP_SUMMED, T: o.stepSlots, LSLOT: o.lengthSlot ?? 0 };
   const c1 = { ...base, MODE: 1, K: stats.width, KSUM: stats.summed, T: o.statsSlots };
   let pipes: GPUComputePipeline[];
   try {
