@@ -155,6 +155,9 @@ export function extrapolate(checks: readonly Check[], k: Criterion): Extrapolati
   if (!(r > 0 && r < 1)) return { steps: null, time: null, note: 'the energy does not decay monotonically over the last half (oscillating or at its noise floor): no extrapolation' };
   const energyRate = -Math.log(r) / dt;
   const eInf = e3 - ((e2 - e3) * r) / (1 - r);
+  // An underdamped run swings through the target: its distance is no exponential decay.
+  const crossed = last.variance.some((_, a) => half.some((c) => Math.sign(c.variance[a]! - k.variance) !== Math.sign(half[0]!.variance[a]! - k.variance)));
+  if (crossed) return { steps: null, time: null, note: 'the variance swings through its target over the last half (an oscillation): no extrapolation' };
   // Variance: log-linear least squares of the distance to the target.
   const dist = (c: Check) => Math.max(...c.variance.map((v) => Math.abs(v - k.variance)));
   const pts = half.filter((c) => dist(c) > 0).map((c) => [c.time, Math.log(dist(c))] as const);

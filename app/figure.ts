@@ -94,6 +94,7 @@ const FONT_5X8: Record<string, string> = {
   '³': '0c06020c00000000', '⁴': '040c1e0400000000', '⁵': '1e18021c00000000', '⁻': '001e000000000000',
   '¹': '040c040e00000000', '⁰': '0c12120c00000000',
   'Σ': '1f10080408101f00',
+  '^': '040a110000000000', '∝': '00000a15150a0000', '~': '0000081502000000',
 };
 
 /** Characters drawn with another glyph. */
@@ -363,6 +364,8 @@ export interface ChartSeries {
   y: ArrayLike<number>;
   color?: string;
   dash?: boolean;
+  /** Mark each point with a dot. */
+  marks?: boolean;
 }
 
 /** One chart of a {@link lineChart} figure. */
@@ -385,7 +388,9 @@ export function lineChart(o: { title: string; subtitle?: string; panels: ChartPa
   const pw = o.panelWidth ?? 470, ph = o.panelHeight ?? 330, left = 92, gap = 110, top = o.subtitle ? 84 : 66;
   const width = left + o.panels.length * pw + (o.panels.length - 1) * gap + 30;
   const names = [...new Set(o.panels.flatMap((p) => p.series.map((s) => s.name)))];
-  const legendRows = Math.ceil(names.length / 4);
+  const perRow = Math.max(1, Math.min(4, Math.floor((left + o.panels.length * (pw + gap)) / (46 + 7 * Math.max(1, ...names.map((n) => n.length))))));
+  const colW = Math.floor((o.panels.length * (pw + gap) - gap) / perRow);
+  const legendRows = Math.ceil(names.length / perRow);
   const height = top + ph + 70 + legendRows * 20;
   const shapes: Shape[] = [{ kind: 'text', x: width / 2, y: 24, text: o.title, size: 17, anchor: 'middle', bold: true }];
   if (o.subtitle) shapes.push({ kind: 'text', x: width / 2, y: 46, text: o.subtitle, size: 12, anchor: 'middle', fill: '#444444' });
@@ -417,12 +422,17 @@ export function lineChart(o: { title: string; subtitle?: string; panels: ChartPa
         else flush();
       }
       flush();
+      if (s.marks) {
+        const xy: number[] = [];
+        for (let i = 0; i < s.x.length; i++) if (ok(s.x[i]!, s.y[i]!)) xy.push(...inside(s.x[i]!, s.y[i]!));
+        shapes.push({ kind: 'dots', xy: Float32Array.from(xy), r: 3.2, fill: colorOf(s.name, s.color) });
+      }
     }
   });
   // Legend under the charts.
   const ly = top + ph + 58;
   names.forEach((name, j) => {
-    const x = left + (j % 4) * 250, y = ly + Math.floor(j / 4) * 20;
+    const x = left + (j % perRow) * colW, y = ly + Math.floor(j / perRow) * 20;
     const color = colorOf(name, o.panels.flatMap((p) => p.series).find((s) => s.name === name)?.color);
     shapes.push({ kind: 'line', x1: x, y1: y - 4, x2: x + 26, y2: y - 4, stroke: color, width: 3 });
     shapes.push({ kind: 'text', x: x + 32, y, text: name, size: 12 });

@@ -62,7 +62,7 @@ describe('resolved defaults (FLOW_DEFAULTS)', () => {
       expect(o.autoFraction).toBe(f.curvature[method]);
       expect([o.h0, o.hMax, o.hMin]).toEqual([0.05, 0.05, 1e-9]);
     }
-    expect(f.curvature).toEqual({ gradient: 0.015, accelerated: 0.03, steering: 0.03, fire: 0.17 });
+    expect(f.curvature).toEqual({ gradient: 0.015, accelerated: 0.027, steering: 0.027, fire: 0.17 });
     expect(f.displacement).toEqual({ gradient: 0.1, accelerated: 0.01, steering: 0.01 });
     const d = await resolve({ method: 'steering', energy: fp(), h: 'auto', autoStep: { rule: 'displacement' } });
     expect([d.autoStep, d.autoFraction]).toEqual(['displacement', 0.01]);

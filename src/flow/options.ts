@@ -137,7 +137,7 @@ export interface FlowOptions {
  * gradient flow's h·λ̂, chosen so that the chatter bias of the per-axis variance of the
  * Fokker–Planck flow stays near 0.01 (measured at N = 10³ and 10⁴).
  */
-const FRACTION_DAMPED = 0.03;
+const FRACTION_DAMPED = 0.027;
 const FRACTION_GRADIENT = 0.015;
 /**
  * FIRE's fraction: where FIRE's power test fails at every step (the chatter of a k-NN energy),
