@@ -72,7 +72,7 @@ function peer(path: string, n: number, steps: number): number {
 async function main(): Promise<void> {
   const sizes = (arg('--sizes') ?? '1000,10000,100000').split(',').map(Number);
   const runs = Number(arg('--runs') ?? 5);
-  const peerPath = arg('--peer') ?? '/work/shared/bench/peer_fp_step.py';
+  const peerPath = arg('--peer') ?? new URL('../../bench/peers/peer_fp_step.py', import.meta.url).pathname;
   const withPeer = !process.argv.includes('--no-peer');
   const withStages = !process.argv.includes('--no-stages');
   const { device, summary } = await getDevice();

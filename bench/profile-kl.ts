@@ -1,7 +1,7 @@
 /**
  * Profile (not a test): one steering step whose energy is klToSamples (k = 1, d = 2) at N = M
  * (particles and samples uniform in [−1, 1]², as bench/kl.ts), on the current adapter, with
- * the NumPy + scipy cKDTree peer (bench/peer_kl_step.py, samples' tree built once, like the
+ * the NumPy + scipy cKDTree peer (bench/peers/peer_kl_step.py, samples' tree built once, like the
  * samples' grid) timed in the same run so that the ratio survives the machine's load. Also
  * the KL term alone (its kernel encoded on fixed positions) and the flow without it
  * (quadratic() only: the flow's own passes). Queue-drain timing, median of runs.
@@ -45,7 +45,7 @@ async function timeIt(device: GPUDevice, encode: Enc, reps: number, runs: number
 }
 
 function peer(n: number, steps: number): number {
-  const path = new URL('../../bench/peer_kl_step.py', import.meta.url).pathname;
+  const path = new URL('../../bench/peers/peer_kl_step.py', import.meta.url).pathname;
   const out = execFileSync('python3', [path, String(n), String(steps)], { encoding: 'utf8' });
   return Number(out.trim().split('\n').pop());
 }
