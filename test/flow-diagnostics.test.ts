@@ -2,23 +2,13 @@
 // label, with the flow's own step and non-finite flag. Checked against the k-NN kernel run
 // alone on the same positions (src/kernels/neighbors.ts), and for internal consistency.
 import { describe, expect, it } from 'vitest';
-import { checked, rng, testDevice } from './helpers.js';
+import { checked, rng, testDevice, clusterOutliers } from './helpers.js';
 import { createFlow } from '../src/flow.js';
 import { quadratic } from '../src/energies/potential.js';
 import { entropy } from '../src/energies/entropy.js';
 import { createKnn } from '../src/kernels/neighbors.js';
 import { createBuffer, writeView } from '../src/gpu/resources.js';
 
-/** 99% of the points in a box of side 1e-3 at (5, ...), 1% far outliers (up to 1e6 away). */
-function clusterOutliers(n: number, dim: number, seed: number, far = 1e6): Float32Array {
-  const r = rng(seed);
-  const out = new Float32Array(n * dim);
-  for (let i = 0; i < n; i++) {
-    const outlier = i % 100 === 37;
-    for (let a = 0; a < dim; a++) out[i * dim + a] = outlier ? far * (2 * r() - 1) : 5 + 1e-3 * r();
-  }
-  return out;
-}
 
 /** What entropy().diagnostics() reports, computed by createKnn alone on positions x. */
 async function knnFigures(device: GPUDevice, x: Float32Array, n: number, dim: number, k: number): Promise<Record<string, number>> {

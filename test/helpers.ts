@@ -121,3 +121,14 @@ export function wgslStructFields(code: string, name: string): string[][] {
   if (!m) throw new Error(`struct ${name} not found`);
   return m[1]!.split('\n').map((l) => l.replace(/\/\/.*/, '').trim()).filter(Boolean).map((l) => l.replace(/,$/, '').split(':').map((x) => x.trim()));
 }
+
+/** 99% of the points in a box of side 1e-3 at (5, ...), 1% far outliers (up to 1e6 away). */
+export function clusterOutliers(n: number, dim: number, seed: number, far = 1e6): Float32Array {
+  const r = rng(seed);
+  const out = new Float32Array(n * dim);
+  for (let i = 0; i < n; i++) {
+    const outlier = i % 100 === 37;
+    for (let a = 0; a < dim; a++) out[i * dim + a] = outlier ? far * (2 * r() - 1) : 5 + 1e-3 * r();
+  }
+  return out;
+}

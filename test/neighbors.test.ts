@@ -1,7 +1,7 @@
 // GPU k-NN against float64 oracles (brute force, k-d tree): random and adversarial sets,
 // d = 1, 2, 3, k = 1 and 4, N from 1 to 1e5; input validation; kernel objects and sentinels.
 import { describe, expect, it } from 'vitest';
-import { checked, rng, testDevice } from './helpers.js';
+import { checked, rng, testDevice, clusterOutliers } from './helpers.js';
 import { createBuffer, readBuffer, writeView } from '../src/gpu/resources.js';
 import { createGrid, createKnn, createNeighborSearch, nearestNeighbors, NO_NEIGHBOR } from '../src/neighbors.js';
 import { bruteForceKnn, kdTreeKnn, type KnnResult64 } from '../src/reference/knn.js';
@@ -53,16 +53,6 @@ function gaussian(n: number, dim: number, seed: number): Float32Array {
   return out;
 }
 
-/** 99% of the points in a box of side 1e-3 at (5, ...), 1% far outliers (up to 1e6 away). */
-function clusterOutliers(n: number, dim: number, seed: number, far = 1e6): Float32Array {
-  const r = rng(seed);
-  const out = new Float32Array(n * dim);
-  for (let i = 0; i < n; i++) {
-    const outlier = i % 100 === 37;
-    for (let a = 0; a < dim; a++) out[i * dim + a] = outlier ? far * (2 * r() - 1) : 5 + 1e-3 * r();
-  }
-  return out;
-}
 
 /** Every point three times (exact duplicates), shuffled by a stride. */
 function duplicates(n: number, dim: number, seed: number): Float32Array {
