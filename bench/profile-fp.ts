@@ -12,7 +12,11 @@
  * the whole step and the flow without the entropy term (flow_only_ms) move the particles by
  * h = 1e-5 per step.
  *
- *   npx tsc -p tsconfig.json && WGFLOW_ADAPTER=llvmpipe node dist/bench/profile-fp.js [--sizes 1000,10000,100000] [--runs 5] [--no-peer] [--no-stages] [--json out.json]
+ * With `--baseline DIR` (another built checkout of wgflow, e.g. the commit before a change:
+ * `git archive <commit> | tar -x -C DIR`, link node_modules, `npm run build`), the same step of
+ * that build is timed on the same device, alternating with this one, run by run.
+ *
+ *   npx tsc -p tsconfig.json && WGFLOW_ADAPTER=llvmpipe node dist/bench/profile-fp.js [--sizes 1000,10000,100000] [--runs 5] [--no-peer] [--no-stages] [--baseline DIR] [--json out.json]
  */
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -64,6 +68,17 @@ async function timeIt(device: GPUDevice, encode: Enc, reps: number, runs: number
   return median(t);
 }
 
+/** Medians of several encoders timed in alternation (run r of each, then run r + 1 of each). */
+async function timeAlternating(device: GPUDevice, encoders: Enc[], reps: number, runs: number): Promise<number[]> {
+  for (const e of encoders) await drain(device, e, 1);
+  const t: number[][] = encoders.map(() => []);
+  for (let r = 0; r < runs; r++) for (const [i, e] of encoders.entries()) t[i]!.push(await drain(device, e, reps));
+  return t.map(median);
+}
+
+type FlowModule = { createFlow: typeof createFlow };
+type TermModule = { quadratic: typeof quadratic; entropy: typeof entropy };
+
 function peer(path: string, n: number, steps: number): number {
   const out = execFileSync('python3', [path, String(n), String(steps)], { encoding: 'utf8' });
   return Number(out.trim().split('\n').pop());
@@ -75,8 +90,16 @@ async function main(): Promise<void> {
   const peerPath = arg('--peer') ?? new URL('../../bench/peers/peer_fp_step.py', import.meta.url).pathname;
   const withPeer = !process.argv.includes('--no-peer');
   const withStages = !process.argv.includes('--no-stages');
+  const baselineDir = arg('--baseline');
   const { device, summary } = await getDevice();
   console.log(`adapter: ${summary}`);
+  let base: (FlowModule & TermModule) | undefined;
+  if (baselineDir) {
+    const root = new URL(`file://${baselineDir.replace(/\/$/, '')}/dist/src/`);
+    const [f, p, e] = await Promise.all([import(new URL('flow.js', root).href), import(new URL('energies/potential.js', root).href), import(new URL('energies/entropy.js', root).href)]);
+    base = { createFlow: f.createFlow, quadratic: p.quadratic, entropy: e.entropy };
+    console.log(`baseline: ${baselineDir}`);
+  }
   const rows: Record<string, unknown>[] = [];
   for (const n of sizes) {
     const reps = Math.max(1, Math.min(50, Math.round(2e5 / n)));
@@ -88,7 +111,18 @@ async function main(): Promise<void> {
     const flow = await createFlow(device, { dim: 2, positions: x0, energy: [quadratic(), entropy()], method: 'steering', h: 1e-5, gamma: 0.5 });
     const stepEnc: Enc = (p) => flow.encodeSteps(p, 1);
     row.step_dispatches = countDispatches(stepEnc);
-    row.step_ms = await timeIt(device, stepEnc, reps, runs);
+    if (base) {
+      const old = await base.createFlow(device, { dim: 2, positions: x0, energy: [base.quadratic(), base.entropy()], method: 'steering', h: 1e-5, gamma: 0.5 });
+      const oldEnc: Enc = (p) => old.encodeSteps(p, 1);
+      row.baseline_step_dispatches = countDispatches(oldEnc);
+      const [tNew, tOld] = await timeAlternating(device, [stepEnc, oldEnc], reps, runs);
+      row.step_ms = tNew;
+      row.baseline_step_ms = +tOld!.toFixed(3);
+      row.baseline_over_new = +(tOld! / tNew!).toFixed(2);
+      old.destroy();
+    } else {
+      row.step_ms = await timeIt(device, stepEnc, reps, runs);
+    }
     flow.destroy();
     // The same flow without the entropy term: what the flow's own passes cost (potential,
     // reductions, integration); the entropy term costs the difference.

@@ -6,7 +6,10 @@
  * the KL term alone (its kernel encoded on fixed positions) and the flow without it
  * (quadratic() only: the flow's own passes). Queue-drain timing, median of runs.
  *
- *   npx tsc -p tsconfig.json && WGFLOW_ADAPTER=llvmpipe node dist/bench/profile-kl.js [--sizes 100000] [--runs 3] [--no-peer] [--json out.json]
+ * With `--baseline DIR` (another built checkout, see bench/profile-fp.ts), that build's KL
+ * step is timed too, alternating with this one.
+ *
+ *   npx tsc -p tsconfig.json && WGFLOW_ADAPTER=llvmpipe node dist/bench/profile-kl.js [--sizes 100000] [--runs 3] [--no-peer] [--baseline DIR] [--json out.json]
  */
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -54,8 +57,16 @@ async function main(): Promise<void> {
   const sizes = (arg('--sizes') ?? '100000').split(',').map(Number);
   const runs = Number(arg('--runs') ?? 3);
   const withPeer = !process.argv.includes('--no-peer');
+  const baselineDir = arg('--baseline');
   const { device, summary } = await getDevice();
   console.log(`adapter: ${summary}`);
+  let base: { createFlow: typeof createFlow; klToSamples: typeof klToSamples } | undefined;
+  if (baselineDir) {
+    const root = new URL(`file://${baselineDir.replace(/\/$/, '')}/dist/src/`);
+    const [f, k] = await Promise.all([import(new URL('flow.js', root).href), import(new URL('energies/kl.js', root).href)]);
+    base = { createFlow: f.createFlow, klToSamples: k.klToSamples };
+    console.log(`baseline: ${baselineDir}`);
+  }
   const rows: Record<string, unknown>[] = [];
   for (const n of sizes) {
     const reps = Math.max(1, Math.min(20, Math.round(2e5 / n)));
@@ -65,7 +76,19 @@ async function main(): Promise<void> {
     const peerSteps = n >= 1e6 ? 3 : 5;
     if (withPeer) row.peer_before_ms = peer(n, peerSteps);
     const flow = await createFlow(device, { dim: 2, positions: x0, energy: [klToSamples(y)], method: 'steering', h: 1e-7, gamma: 0.5 });
-    row.step_ms = +(await timeIt(device, (p) => flow.encodeSteps(p, 1), reps, runs)).toFixed(3);
+    if (base) {
+      const old = await base.createFlow(device, { dim: 2, positions: x0, energy: [base.klToSamples(y)], method: 'steering', h: 1e-7, gamma: 0.5 });
+      const encs: Enc[] = [(p) => flow.encodeSteps(p, 1), (p) => old.encodeSteps(p, 1)];
+      for (const e of encs) await drain(device, e, 1);
+      const t: number[][] = [[], []];
+      for (let r = 0; r < runs; r++) for (const [i, e] of encs.entries()) t[i]!.push(await drain(device, e, reps));
+      row.step_ms = +median(t[0]!).toFixed(3);
+      row.baseline_step_ms = +median(t[1]!).toFixed(3);
+      row.baseline_over_new = +(median(t[1]!) / median(t[0]!)).toFixed(2);
+      old.destroy();
+    } else {
+      row.step_ms = +(await timeIt(device, (p) => flow.encodeSteps(p, 1), reps, runs)).toFixed(3);
+    }
     flow.destroy();
     const bare = await createFlow(device, { dim: 2, positions: x0, energy: [quadratic()], method: 'steering', h: 1e-7, gamma: 0.5 });
     row.flow_only_ms = +(await timeIt(device, (p) => bare.encodeSteps(p, 1), reps, runs)).toFixed(3);
