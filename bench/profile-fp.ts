@@ -19,6 +19,7 @@
  *   npx tsc -p tsconfig.json && WGFLOW_ADAPTER=llvmpipe node dist/bench/profile-fp.js [--sizes 1000,10000,100000] [--runs 5] [--no-peer] [--no-stages] [--baseline DIR] [--json out.json]
  */
 import { execFileSync } from 'node:child_process';
+import { drainMs, medianDrainMs } from './timing.js';
 import { writeFileSync } from 'node:fs';
 import { getDevice } from '../src/gpu/device.js';
 import { createBuffer } from '../src/gpu/resources.js';
@@ -50,23 +51,8 @@ function countDispatches(encode: Enc): number {
   return n;
 }
 
-async function drain(device: GPUDevice, encode: Enc, reps: number): Promise<number> {
-  const t0 = performance.now();
-  const enc = device.createCommandEncoder({ label: 'bench.profile' });
-  const pass = enc.beginComputePass({ label: 'bench.profile' });
-  for (let r = 0; r < reps; r++) encode(pass);
-  pass.end();
-  device.queue.submit([enc.finish()]);
-  await device.queue.onSubmittedWorkDone();
-  return (performance.now() - t0) / reps;
-}
-
-async function timeIt(device: GPUDevice, encode: Enc, reps: number, runs: number): Promise<number> {
-  await drain(device, encode, 1);
-  const t: number[] = [];
-  for (let r = 0; r < runs; r++) t.push(await drain(device, encode, reps));
-  return median(t);
-}
+const drain = drainMs;
+const timeIt = medianDrainMs;
 
 /** Medians of several encoders timed in alternation (run r of each, then run r + 1 of each). */
 async function timeAlternating(device: GPUDevice, encoders: Enc[], reps: number, runs: number): Promise<number[]> {

@@ -12,6 +12,7 @@
  *   npx tsc -p tsconfig.json && WGFLOW_ADAPTER=llvmpipe node dist/bench/profile-kl.js [--sizes 100000] [--runs 3] [--no-peer] [--baseline DIR] [--json out.json]
  */
 import { execFileSync } from 'node:child_process';
+import { drainMs, medianDrainMs } from './timing.js';
 import { writeFileSync } from 'node:fs';
 import { getDevice } from '../src/gpu/device.js';
 import { createBuffer } from '../src/gpu/resources.js';
@@ -29,23 +30,8 @@ function arg(name: string): string | undefined {
 
 type Enc = (pass: GPUComputePassEncoder) => void;
 
-async function drain(device: GPUDevice, encode: Enc, reps: number): Promise<number> {
-  const t0 = performance.now();
-  const enc = device.createCommandEncoder({ label: 'bench.profileKl' });
-  const pass = enc.beginComputePass({ label: 'bench.profileKl' });
-  for (let r = 0; r < reps; r++) encode(pass);
-  pass.end();
-  device.queue.submit([enc.finish()]);
-  await device.queue.onSubmittedWorkDone();
-  return (performance.now() - t0) / reps;
-}
-
-async function timeIt(device: GPUDevice, encode: Enc, reps: number, runs: number): Promise<number> {
-  await drain(device, encode, 1);
-  const t: number[] = [];
-  for (let r = 0; r < runs; r++) t.push(await drain(device, encode, reps));
-  return median(t);
-}
+const drain = drainMs;
+const timeIt = medianDrainMs;
 
 function peer(n: number, steps: number): number {
   const path = new URL('../../bench/peers/peer_kl_step.py', import.meta.url).pathname;

@@ -83,3 +83,23 @@ export function createPassTimer(device: GPUDevice): PassTimer {
     },
   };
 }
+
+/** Records `encode` `reps` times into one pass, submits, drains the queue: ms per repetition. */
+export async function drainMs(device: GPUDevice, encode: (pass: GPUComputePassEncoder) => void, reps: number): Promise<number> {
+  const t0 = performance.now();
+  const enc = device.createCommandEncoder({ label: 'Bench.drain' });
+  const pass = enc.beginComputePass({ label: 'Bench.drain' });
+  for (let r = 0; r < reps; r++) encode(pass);
+  pass.end();
+  device.queue.submit([enc.finish()]);
+  await device.queue.onSubmittedWorkDone();
+  return (performance.now() - t0) / reps;
+}
+
+/** One warm-up drain, then the median of `runs` drains of `reps` repetitions (ms per repetition). */
+export async function medianDrainMs(device: GPUDevice, encode: (pass: GPUComputePassEncoder) => void, reps: number, runs: number): Promise<number> {
+  await drainMs(device, encode, 1);
+  const t: number[] = [];
+  for (let r = 0; r < runs; r++) t.push(await drainMs(device, encode, reps));
+  return median(t);
+}
