@@ -156,6 +156,126 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   }
 }
 
+// ---- MODE 0 (the step sums), entry points step_main / step_finish ----
+// Scalar accumulators with constant column names (no dynamic-index private arrays, which CPU
+// adapters keep in memory at ~3 us per particle), and only the columns in the NEED bit mask
+// (bit k: column k; the others are written as 0). The order of the sums is fixed, so the
+// results are bitwise reproducible run to run.
+override NEED: u32 = 0x1ffu;
+
+fn needs(k: u32) -> bool { return (NEED & (1u << k)) != 0u; }
+
+// One particle's (or one partial row's) step columns.
+struct StepCols { vv: f32, gg: f32, gv: f32, en: f32, fr: f32, mvv: f32, mgg: f32, mgl: f32, mvl: f32 }
+
+// Kahan-compensated sums (x: sum, y: compensation) and plain maxima.
+struct StepAcc { vv: vec2f, gg: vec2f, gv: vec2f, en: vec2f, fr: vec2f, mvv: f32, mgg: f32, mgl: f32, mvl: f32 }
+
+fn kahan(a: vec2f, v: f32) -> vec2f {
+  let y = v - a.y;
+  let t = a.x + y;
+  return vec2f(t, (t - a.x) - y);
+}
+
+fn step_fold(a: ptr<function, StepAcc>, c: StepCols) {
+  if (needs(STEP_VV)) { (*a).vv = kahan((*a).vv, c.vv); }
+  if (needs(STEP_GG)) { (*a).gg = kahan((*a).gg, c.gg); }
+  if (needs(STEP_GV)) { (*a).gv = kahan((*a).gv, c.gv); }
+  if (needs(STEP_ENERGY)) { (*a).en = kahan((*a).en, c.en); }
+  if (needs(STEP_FREQUENCY)) { (*a).fr = kahan((*a).fr, c.fr); }
+  if (needs(STEP_MAX_VV)) { (*a).mvv = max((*a).mvv, c.mvv); }
+  if (needs(STEP_MAX_GG)) { (*a).mgg = max((*a).mgg, c.mgg); }
+  if (needs(STEP_MAX_G_OVER_L)) { (*a).mgl = max((*a).mgl, c.mgl); }
+  if (needs(STEP_MAX_V_OVER_L)) { (*a).mvl = max((*a).mvl, c.mvl); }
+}
+
+fn load_d(buf: u32, i: u32) -> vec3f {
+  let b = i * D;
+  var r = vec3f(0.0);
+  if (buf == 1u) {
+    r.x = V[b];
+    if (D > 1u) { r.y = V[b + 1u]; }
+    if (D > 2u) { r.z = V[b + 2u]; }
+  } else {
+    r.x = G[b];
+    if (D > 1u) { r.y = G[b + 1u]; }
+    if (D > 2u) { r.z = G[b + 2u]; }
+  }
+  return r;
+}
+
+const NEED_V: u32 = (1u << STEP_VV) | (1u << STEP_GV) | (1u << STEP_MAX_VV) | (1u << STEP_MAX_V_OVER_L);
+const NEED_G: u32 = (1u << STEP_GG) | (1u << STEP_GV) | (1u << STEP_MAX_GG) | (1u << STEP_MAX_G_OVER_L);
+const NEED_L: u32 = (1u << STEP_FREQUENCY) | (1u << STEP_MAX_G_OVER_L) | (1u << STEP_MAX_V_OVER_L);
+
+fn step_columns(i: u32, wl: f32) -> StepCols {
+  var c = StepCols();
+  var v = vec3f(0.0);
+  var g = vec3f(0.0);
+  if ((NEED & NEED_V) != 0u) { v = load_d(1u, i); }
+  if ((NEED & NEED_G) != 0u) { g = load_d(2u, i); }
+  c.vv = dot(v, v);
+  c.gg = dot(g, g);
+  c.gv = dot(g, v);
+  c.mvv = c.vv;
+  c.mgg = c.gg;
+  if (needs(STEP_ENERGY)) {
+    var e = 0.0;
+    for (var t = 0u; t < T; t++) { e += W[t] * E[t * prm.n + i]; }
+    c.en = e;
+  }
+  if ((NEED & NEED_L) != 0u && (prm.flags & FLAG_LENGTH_SCALE) != 0u) {
+    // Exact duplicates (l = 0) do not pin the step: the entropy gives them no force.
+    let l = L[i * prm.length_stride];
+    if (l > 0.0 && is_finite_f32(l)) {
+      c.fr = min(wl / l, 1e15);
+      c.mgl = sqrt(c.gg) / l;
+      c.mvl = sqrt(c.vv) / l;
+    }
+  }
+  return c;
+}
+
+// Writes the accumulated columns (sums without their compensation) to a row of a buffer.
+fn step_row_partials(row: u32, a: StepAcc) {
+  let b = row * K;
+  partials[b + STEP_VV] = a.vv.x; partials[b + STEP_GG] = a.gg.x; partials[b + STEP_GV] = a.gv.x;
+  partials[b + STEP_ENERGY] = a.en.x; partials[b + STEP_FREQUENCY] = a.fr.x;
+  partials[b + STEP_MAX_VV] = a.mvv; partials[b + STEP_MAX_GG] = a.mgg;
+  partials[b + STEP_MAX_G_OVER_L] = a.mgl; partials[b + STEP_MAX_V_OVER_L] = a.mvl;
+}
+
+// The shared-memory tree over the workgroup of the 9 step columns (GPUs); result in sh[c * WG].
+fn step_tree(a: StepAcc, lid: u32) {
+  sh[STEP_VV * WG + lid] = a.vv.x; sh[STEP_GG * WG + lid] = a.gg.x; sh[STEP_GV * WG + lid] = a.gv.x;
+  sh[STEP_ENERGY * WG + lid] = a.en.x; sh[STEP_FREQUENCY * WG + lid] = a.fr.x;
+  sh[STEP_MAX_VV * WG + lid] = a.mvv; sh[STEP_MAX_GG * WG + lid] = a.mgg;
+  sh[STEP_MAX_G_OVER_L * WG + lid] = a.mgl; sh[STEP_MAX_V_OVER_L * WG + lid] = a.mvl;
+  for (var s = WG / 2u; s > 0u; s = s / 2u) {
+    workgroupBarrier();
+    if (lid < s) {
+      for (var c = 0u; c < K; c++) {
+        if (needs(c)) { sh[c * WG + lid] = combine(c, sh[c * WG + lid], sh[c * WG + lid + s]); }
+      }
+    }
+  }
+  workgroupBarrier();
+}
+
+@compute @workgroup_size(WG)
+fn step_main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  var a = StepAcc();
+  let wl = sqrt(f32(D) * max(W[LSLOT], 0.0));
+  let stride = nwg.x * WG;
+  for (var i = wid.x * WG + lid; i < prm.n; i += stride) { step_fold(&a, step_columns(i, wl)); }
+  if (SERIAL == 1u) {
+    step_row_partials(wid.x * WG + lid, a);
+    return;
+  }
+  step_tree(a, lid);
+  if (lid == 0u) { for (var c = 0u; c < K; c++) { partials[wid.x * K + c] = sh[c * WG]; } }
+}
+
 // Stage 2, in bind group 1 (group 0 is empty for this entry point).
 @group(1) @binding(0) var<storage, read> parts: array<f32>;
 @group(1) @binding(1) var<storage, read_write> sums: array<f32>;
@@ -183,4 +303,32 @@ fn finish(@builtin(local_invocation_index) lid: u32) {
     if (lid == 0u) { for (var c = 0u; c < m; c++) { sums[c0 + c] = sh[c * WG]; } }
     workgroupBarrier();
   }
+}
+
+fn step_row_parts(r: u32) -> StepCols {
+  let b = r * K;
+  return StepCols(parts[b + STEP_VV], parts[b + STEP_GG], parts[b + STEP_GV], parts[b + STEP_ENERGY], parts[b + STEP_FREQUENCY],
+                  parts[b + STEP_MAX_VV], parts[b + STEP_MAX_GG], parts[b + STEP_MAX_G_OVER_L], parts[b + STEP_MAX_V_OVER_L]);
+}
+
+fn step_store_sums(a: StepAcc) {
+  sums[STEP_VV] = a.vv.x; sums[STEP_GG] = a.gg.x; sums[STEP_GV] = a.gv.x;
+  sums[STEP_ENERGY] = a.en.x; sums[STEP_FREQUENCY] = a.fr.x;
+  sums[STEP_MAX_VV] = a.mvv; sums[STEP_MAX_GG] = a.mgg;
+  sums[STEP_MAX_G_OVER_L] = a.mgl; sums[STEP_MAX_V_OVER_L] = a.mvl;
+}
+
+@compute @workgroup_size(WG)
+fn step_finish(@builtin(local_invocation_index) lid: u32) {
+  var a = StepAcc();
+  if (SERIAL == 1u) {
+    if (lid == 0u) {
+      for (var r = 0u; r < count.x; r++) { step_fold(&a, step_row_parts(r)); }
+      step_store_sums(a);
+    }
+    return;
+  }
+  for (var r = lid; r < count.x; r += WG) { step_fold(&a, step_row_parts(r)); }
+  step_tree(a, lid);
+  if (lid == 0u) { for (var c = 0u; c < K; c++) { sums[c] = sh[c * WG]; } }
 }

@@ -9,7 +9,7 @@ import { fieldOffset, PARAMS_FIELDS, STATE_FIELDS, STATE_SIZE, unpackStruct } fr
 import type { EnergyTerm, TermKernel } from './energies/types.js';
 import { createPotentialKernel, type PlacedPotential, type PotentialKernel } from './kernels/potential.js';
 import { createFlowReduce, type FlowReduce } from './kernels/reduce.js';
-import { ALL_FINITE, createIntegrator, type Integrator } from './kernels/integrate.js';
+import { ALL_FINITE, createIntegrator, stepColumnsFor, type Integrator } from './kernels/integrate.js';
 import { resolveFlowOptions, type FlowOptions, type Method, type ResolvedFlowOptions } from './flow/options.js';
 import { initialState, packParams } from './flow/params.js';
 import { decodeStats, type FlowDiagnostics, type FlowStats } from './flow/stats.js';
@@ -202,7 +202,7 @@ async function buildParts(device: GPUDevice, o: ResolvedFlowOptions, own: Owner,
   device.queue.writeBuffer(b.params, 0, packParams(o, lengthScale?.stride));
   const reduce = own.adopt(await createFlowReduce(device, {
     n, dim, stepSlots: o.terms.length, statsSlots: o.terms.length + o.monitors.length, lengthSlot,
-    serial: o.reduction === 'serial', buffers: { ...b, lengthScale: lengthScale?.buffer }, label,
+    serial: o.reduction === 'serial', stepColumns: stepColumnsFor(o), buffers: { ...b, lengthScale: lengthScale?.buffer }, label,
   }));
   const integrator = own.adopt(await createIntegrator(device, { method: o.method, n, dim, autoStep: o.autoStep, restart: o.restart, reduce, buffers: b, label }));
   return {

@@ -12,7 +12,7 @@ import { dispatchFor, WORKGROUP_SIZE } from '../gpu/resources.js';
 import { bindGroup, bindingLayout, pipeline, type BindingKind } from '../gpu/pipelines.js';
 import { composeWgsl, wgslLibrary } from '../gpu/wgsl.js';
 import { METHOD_CODES } from '../gpu/layout.js';
-import type { FlowReduce } from './reduce.js';
+import { stepColumnMask, type FlowReduce, type STEP_COLUMNS } from './reduce.js';
 
 /**
  * Bits of `Params.flags`. Mirrored by the `FLAG_*` constants of shaders/integrate.wgsl
@@ -95,7 +95,26 @@ export interface Integrator {
 
 /** Whether a method reads the step sums before its update. */
 function needsStepSums(o: Pick<IntegratorOptions, 'method' | 'autoStep' | 'restart'>): boolean {
-  return o.autoStep !== false || o.method === 'steering' || o.method === 'fire' || (o.restart && o.method === 'accelerated');
+  return stepColumnsFor(o) !== 0;
+}
+
+/**
+ * The step-sum columns a method reads (a bit mask for the reduction's `stepColumns`), so that
+ * the in-loop reduction computes nothing else: steering's ratio Σ|v|²/Σ|g|², FIRE's power
+ * Σ g·v with Σ|v|² and Σ|g|² (its mixing, after the kick), adaptive restart's energy, and the
+ * automatic step's frequency (curvature rule) or max |g_i|/l_i and max |v_i|/l_i
+ * (displacement rule). 0 when the method reads none.
+ *
+ * @example stepColumnsFor({ method: 'steering', autoStep: false, restart: false }); // vv | gg
+ */
+export function stepColumnsFor(o: Pick<IntegratorOptions, 'method' | 'autoStep' | 'restart'>): number {
+  const cols: (keyof typeof STEP_COLUMNS)[] = [];
+  if (o.method === 'steering') cols.push('vv', 'gg');
+  if (o.method === 'fire') cols.push('vv', 'gg', 'gv');
+  if (o.restart && (o.method === 'accelerated' || o.method === 'steering')) cols.push('energy');
+  if (o.autoStep === 'curvature' || (o.autoStep && o.method === 'fire')) cols.push('frequency');
+  else if (o.autoStep === 'displacement') cols.push('maxGOverL', 'maxVOverL');
+  return stepColumnMask(cols);
 }
 
 /**

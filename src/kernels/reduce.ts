@@ -47,6 +47,18 @@ export const STEP_SUMMED = STEP_COLUMNS.maxVV;
 /** Number of columns of the step sums. */
 export const STEP_WIDTH = Object.keys(STEP_COLUMNS).length;
 
+/** Bit mask of every step-sum column. */
+export const ALL_STEP_COLUMNS = (1 << STEP_WIDTH) - 1;
+
+/**
+ * Bit mask (bit k: column k) of the named step-sum columns, for {@link FlowReduceOptions.stepColumns}.
+ *
+ * @example stepColumnMask(['vv', 'gg']); // 0b11: what the steering ratio reads
+ */
+export function stepColumnMask(names: readonly (keyof typeof STEP_COLUMNS)[]): number {
+  return names.reduce((m, k) => m | (1 << STEP_COLUMNS[k]), 0);
+}
+
 /**
  * Columns of the stats sums (MODE 1) that do not depend on the number of energy slots T.
  * Mirrored by the `STATS_*` constants of shaders/reduce.wgsl. After `energy` come T columns
@@ -94,6 +106,11 @@ export interface FlowReduceOptions {
   statsSlots: number;
   /** Barrier-free partial rows folded by one thread (CPU fallback adapters) instead of trees. */
   serial: boolean;
+  /**
+   * Step-sum columns computed (bit k: column k of {@link STEP_COLUMNS}; see
+   * {@link stepColumnMask}); the others read 0. Default: all of them.
+   */
+  stepColumns?: number;
   /** The flow's buffers read by the reductions (never destroyed here). */
   buffers: {
     positions: GPUBuffer;
@@ -166,13 +183,15 @@ export async function createFlowReduce(device: GPUDevice, o: FlowReduceOptions):
   const redKinds: BindingKind[] = ['read', 'read', 'read', 'read', 'storage', 'uniform', 'read', 'read'];
   const finKinds: BindingKind[] = ['read', 'storage', 'uniform'];
   const base = { D: o.dim, WG: WORKGROUP_SIZE, SERIAL: o.serial ? 1 : 0 };
-  const c0 = { ...base, MODE: 0, K: STEP_WIDTH, KSUM: STEP_SUMMED, T: o.stepSlots, LSLOT: o.lengthSlot ?? 0 };
+  const need = o.stepColumns ?? ALL_STEP_COLUMNS;
+  if (!Number.isInteger(need) || need < 0 || need > ALL_STEP_COLUMNS) throw new Error(`wgflow: createFlowReduce: stepColumns must be a bit mask of the ${STEP_WIDTH} step columns (0..${ALL_STEP_COLUMNS}), got ${need}; use stepColumnMask()`);
+  const c0 = { ...base, MODE: 0, K: STEP_WIDTH, KSUM: STEP_SUMMED, T: o.stepSlots, LSLOT: o.lengthSlot ?? 0, NEED: need };
   const c1 = { ...base, MODE: 1, K: stats.width, KSUM: stats.summed, T: o.statsSlots };
   let pipes: GPUComputePipeline[];
   try {
     pipes = await Promise.all([
-      pipeline(device, { label: `${label}.reduce0`, code, entry: 'main', constants: c0, layout: [redKinds] }),
-      pipeline(device, { label: `${label}.reduce0.finish`, code, entry: 'finish', constants: c0, layout: [[], finKinds] }),
+      pipeline(device, { label: `${label}.reduce0`, code, entry: 'step_main', constants: c0, layout: [redKinds] }),
+      pipeline(device, { label: `${label}.reduce0.finish`, code, entry: 'step_finish', constants: c0, layout: [[], finKinds] }),
       pipeline(device, { label: `${label}.reduce1`, code, entry: 'main', constants: c1, layout: [redKinds] }),
       pipeline(device, { label: `${label}.reduce1.finish`, code, entry: 'finish', constants: c1, layout: [[], finKinds] }),
     ]);
