@@ -40,6 +40,7 @@ override LSLOT: u32 = 0u;    // MODE 0: energy slot of the length-scale term (it
 // SERIAL = 1 (CPU fallback adapters, where a workgroup barrier costs ~1 ms): no trees; every
 // thread writes its own partial row and one thread of `finish` folds them. SERIAL = 0: trees.
 override SERIAL: u32 = 0u;
+override CHUNK: u32 = 64u;   // SERIAL = 1: particles per stage-1 thread (one contiguous chunk each)
 
 @group(0) @binding(0) var<storage, read> X: array<f32>;
 @group(0) @binding(1) var<storage, read> V: array<f32>;
@@ -105,6 +106,19 @@ fn columns(i: u32) -> array<f32, KMAX> {
   return out;
 }
 
+// The particles of stage-1 thread t (of nwg workgroups) as (first, end, stride). SERIAL = 1: a
+// contiguous chunk of CHUNK particles per thread, so that the SIMD lanes of a CPU adapter
+// stream through memory (a grid-stride loop there makes every SIMD group sweep the whole
+// array in turn and misses the cache at every step past ~1e5 particles). SERIAL = 0: the
+// grid-stride loop, whose accesses coalesce on GPUs.
+fn chunk_range(t: u32, nwg: u32) -> vec3u {
+  if (SERIAL == 1u) {
+    let a = min(t * CHUNK, prm.n);
+    return vec3u(a, min(a + CHUNK, prm.n), 1u);
+  }
+  return vec3u(t, prm.n, nwg * WG);
+}
+
 fn combine(k: u32, a: f32, b: f32) -> f32 {
   if (k < KSUM) { return a + b; }
   return max(a, b);
@@ -138,8 +152,8 @@ fn fold(acc: ptr<function, array<f32, KMAX>>, comp: ptr<function, array<f32, KMA
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   var acc: array<f32, KMAX>;
   var comp: array<f32, KMAX>;
-  let stride = nwg.x * WG;
-  for (var i = wid.x * WG + lid; i < prm.n; i += stride) {
+  let r = chunk_range(wid.x * WG + lid, nwg.x);
+  for (var i = r.x; i < r.y; i += r.z) {
     let cols = columns(i);
     for (var k = 0u; k < K; k++) { fold(&acc, &comp, k, cols[k]); }
   }
@@ -266,8 +280,8 @@ fn step_tree(a: StepAcc, lid: u32) {
 fn step_main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   var a = StepAcc();
   let wl = sqrt(f32(D) * max(W[LSLOT], 0.0));
-  let stride = nwg.x * WG;
-  for (var i = wid.x * WG + lid; i < prm.n; i += stride) { step_fold(&a, step_columns(i, wl)); }
+  let r = chunk_range(wid.x * WG + lid, nwg.x);
+  for (var i = r.x; i < r.y; i += r.z) { step_fold(&a, step_columns(i, wl)); }
   if (SERIAL == 1u) {
     step_row_partials(wid.x * WG + lid, a);
     return;

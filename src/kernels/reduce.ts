@@ -148,11 +148,20 @@ export interface FlowReduce {
   destroy(): void;
 }
 
-/** Stage-1 workgroups: many with trees on GPUs; two barrier-free ones (512 rows) when serial. */
-function stageRows(n: number, serial: boolean): { workgroups: number; rows: number } {
+/**
+ * Stage-1 shape. Trees (GPUs): up to 512 workgroups in a grid-stride loop, one row each.
+ * Serial (CPU adapters): one contiguous chunk of `chunk` particles per thread and one row per
+ * thread, with the chunk grown past 64 so that the single-thread finish folds at most ~16k rows.
+ */
+export function stageRows(n: number, serial: boolean): { workgroups: number; rows: number; chunk: number } {
+  if (serial) {
+    const chunk = Math.max(64, Math.ceil(n / 16384));
+    const workgroups = Math.max(1, Math.ceil(n / (chunk * WORKGROUP_SIZE)));
+    return { workgroups, rows: workgroups * WORKGROUP_SIZE, chunk };
+  }
   const [wx, wy] = dispatchFor(n, WORKGROUP_SIZE);
-  const workgroups = serial ? 2 : Math.min(wx * wy, 512);
-  return { workgroups, rows: serial ? workgroups * WORKGROUP_SIZE : workgroups };
+  const workgroups = Math.min(wx * wy, 512);
+  return { workgroups, rows: workgroups, chunk: 0 };
 }
 
 /**
@@ -173,7 +182,7 @@ export async function createFlowReduce(device: GPUDevice, o: FlowReduceOptions):
   };
   const S = GPUBufferUsage.STORAGE, CS = GPUBufferUsage.COPY_SRC;
   const stats = statsLayout(o.statsSlots);
-  const { workgroups, rows } = stageRows(o.n, o.serial);
+  const { workgroups, rows, chunk } = stageRows(o.n, o.serial);
   const lengthScale = b.lengthScale ?? buf('noLengthScale', 16, S);
   const partials = buf('partials', rows * Math.max(STEP_WIDTH, stats.width) * 4, S);
   const out = { step: buf('sums0', STEP_WIDTH * 4, S | CS), afterKick: buf('sums0b', STEP_WIDTH * 4, S | CS), stats: buf('sums1', stats.width * 4, S | CS) };
@@ -182,7 +191,7 @@ export async function createFlowReduce(device: GPUDevice, o: FlowReduceOptions):
   const code = composeWgsl(commonWgsl, wgslLibrary(integrateWgsl), reduceWgsl);
   const redKinds: BindingKind[] = ['read', 'read', 'read', 'read', 'storage', 'uniform', 'read', 'read'];
   const finKinds: BindingKind[] = ['read', 'storage', 'uniform'];
-  const base = { D: o.dim, WG: WORKGROUP_SIZE, SERIAL: o.serial ? 1 : 0 };
+  const base = { D: o.dim, WG: WORKGROUP_SIZE, SERIAL: o.serial ? 1 : 0, ...(o.serial ? { CHUNK: chunk } : {}) };
   const need = o.stepColumns ?? ALL_STEP_COLUMNS;
   if (!Number.isInteger(need) || need < 0 || need > ALL_STEP_COLUMNS) throw new Error(`wgflow: createFlowReduce: stepColumns must be a bit mask of the ${STEP_WIDTH} step columns (0..${ALL_STEP_COLUMNS}), got ${need}; use stepColumnMask()`);
   const c0 = { ...base, MODE: 0, K: STEP_WIDTH, KSUM: STEP_SUMMED, T: o.stepSlots, LSLOT: o.lengthSlot ?? 0, NEED: need };
