@@ -106,15 +106,18 @@ fn columns(i: u32) -> array<f32, KMAX> {
   return out;
 }
 
-// The particles of stage-1 thread t (of nwg workgroups) as (first, end, stride). SERIAL = 1: a
-// contiguous chunk of CHUNK particles per thread, so that the SIMD lanes of a CPU adapter
-// stream through memory (a grid-stride loop there makes every SIMD group sweep the whole
-// array in turn and misses the cache at every step past ~1e5 particles). SERIAL = 0: the
+// The particles of stage-1 thread t (of nwg workgroups) as (first, end, stride). SERIAL = 1:
+// each group of LANES threads (a SIMD group of a CPU adapter: 8 f32 lanes of llvmpipe's
+// 256-bit vectors) owns one contiguous block of LANES * CHUNK particles, lane l taking every
+// LANES-th from l, so a SIMD group reads consecutive particles and sweeps its block once (a
+// grid-stride loop makes every SIMD group sweep the whole array in turn, one cache line in
+// 64 each time, and misses the cache at every step past ~1e5 particles). SERIAL = 0: the
 // grid-stride loop, whose accesses coalesce on GPUs.
+const LANES: u32 = 8u;
 fn chunk_range(t: u32, nwg: u32) -> vec3u {
   if (SERIAL == 1u) {
-    let a = min(t * CHUNK, prm.n);
-    return vec3u(a, min(a + CHUNK, prm.n), 1u);
+    let a = (t / LANES) * (LANES * CHUNK);
+    return vec3u(a + t % LANES, min(a + LANES * CHUNK, prm.n), LANES);
   }
   return vec3u(t, prm.n, nwg * WG);
 }

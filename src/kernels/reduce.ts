@@ -150,13 +150,15 @@ export interface FlowReduce {
 
 /**
  * Stage-1 shape. Trees (GPUs): up to 512 workgroups in a grid-stride loop, one row each.
- * Serial (CPU adapters): one contiguous chunk of `chunk` particles per thread and one row per
- * thread, with the chunk grown past 64 so that the single-thread finish folds at most ~16k rows.
+ * Serial (CPU adapters): at most 4 barrier-free workgroups (1024 rows: the one-thread finish
+ * folds ≤ 1024 × (K + 1) loop trips, inside llvmpipe's 65535-trip cap for any K ≤ 22), one
+ * contiguous chunk of particles per thread (≤ ⌈N/512⌉ from N = 3·2^14 on, the bound that
+ * `reduction: 'serial'` is checked against in src/flow/options.ts; ≤ 64 below).
  */
 export function stageRows(n: number, serial: boolean): { workgroups: number; rows: number; chunk: number } {
   if (serial) {
-    const chunk = Math.max(64, Math.ceil(n / 16384));
-    const workgroups = Math.max(1, Math.ceil(n / (chunk * WORKGROUP_SIZE)));
+    const workgroups = Math.max(1, Math.min(4, Math.ceil(n / (64 * WORKGROUP_SIZE))));
+    const chunk = Math.max(1, Math.ceil(n / (workgroups * WORKGROUP_SIZE)));
     return { workgroups, rows: workgroups * WORKGROUP_SIZE, chunk };
   }
   const [wx, wy] = dispatchFor(n, WORKGROUP_SIZE);
