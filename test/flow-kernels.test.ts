@@ -5,8 +5,11 @@ import { describe, expect, it } from 'vitest';
 import { integrateWgsl, reduceWgsl } from '../src/shaders.gen.js';
 import { wgslLibrary } from '../src/gpu/wgsl.js';
 import { METHOD_CODES } from '../src/gpu/layout.js';
-import { MOMENT_PAIRS, momentColumn, STATS_COLUMNS, STEP_COLUMNS, STEP_SUMMED, STEP_WIDTH, statsLayout } from '../src/kernels/reduce.js';
-import { GAMMA_MODES, PARAMS_FLAGS } from '../src/kernels/integrate.js';
+import { ALL_STEP_COLUMNS, createFlowReduce, MOMENT_PAIRS, momentColumn, stageRows, STATS_COLUMNS, STEP_COLUMNS, STEP_SUMMED, STEP_WIDTH, statsLayout, stepColumnMask } from '../src/kernels/reduce.js';
+import { GAMMA_MODES, PARAMS_FLAGS, stepColumnsFor } from '../src/kernels/integrate.js';
+import { PARAMS_SIZE } from '../src/gpu/layout.js';
+import { createBuffer, readBuffer } from '../src/gpu/resources.js';
+import { rng, testDevice } from './helpers.js';
 
 /** `const <PREFIX>_NAME: u32 = <v>u;` of a WGSL text, as NAME → v. */
 function wgslConsts(code: string, prefix: string): Record<string, number> {
@@ -76,4 +79,92 @@ describe('Params codes: src/kernels/integrate.ts and src/gpu/layout.ts = integra
     expect(lib).not.toMatch(/@group|override|fn /);
     expect(reduceWgsl).toMatch(/prm\.flags & FLAG_LENGTH_SCALE/);
   });
+});
+
+describe('step sums (MODE 0): only the columns a method reads, exact for any N', () => {
+  it('stepColumnsFor names what each integrator reads', () => {
+    const m = (names: (keyof typeof STEP_COLUMNS)[]) => stepColumnMask(names);
+    expect(stepColumnsFor({ method: 'gradient', autoStep: false, restart: false })).toBe(0);
+    expect(stepColumnsFor({ method: 'accelerated', autoStep: false, restart: false })).toBe(0);
+    expect(stepColumnsFor({ method: 'langevin', autoStep: false, restart: false })).toBe(0);
+    expect(stepColumnsFor({ method: 'steering', autoStep: false, restart: false })).toBe(m(['vv', 'gg']));
+    expect(stepColumnsFor({ method: 'steering', autoStep: false, restart: true })).toBe(m(['vv', 'gg', 'energy']));
+    expect(stepColumnsFor({ method: 'accelerated', autoStep: false, restart: true })).toBe(m(['energy']));
+    expect(stepColumnsFor({ method: 'fire', autoStep: false, restart: false })).toBe(m(['vv', 'gg', 'gv']));
+    expect(stepColumnsFor({ method: 'fire', autoStep: 'curvature', restart: false })).toBe(m(['vv', 'gg', 'gv', 'frequency']));
+    expect(stepColumnsFor({ method: 'gradient', autoStep: 'curvature', restart: false })).toBe(m(['frequency']));
+    expect(stepColumnsFor({ method: 'steering', autoStep: 'displacement', restart: false })).toBe(m(['vv', 'gg', 'maxGOverL', 'maxVOverL']));
+    expect(ALL_STEP_COLUMNS).toBe((1 << STEP_WIDTH) - 1);
+  });
+  it('the integrator reads no step column outside stepColumnsFor (by the WGSL it runs)', () => {
+    // Column names read through R[...] / R2[...] in each function of integrate.wgsl.
+    const body = (fn: string) => {
+      const at = integrateWgsl.indexOf(`fn ${fn}(`);
+      const end = integrateWgsl.indexOf('\n}\n', at);
+      return integrateWgsl.slice(at, end);
+    };
+    const reads = (fn: string) => new Set([...body(fn).matchAll(/R2?\[STEP_(\w+)\]/g)].map((x) => x[1]!));
+    const col = (name: string) => Object.entries(STEP_COLUMNS).find(([k]) => upperSnake(k) === name)![1];
+    const allowed = (mask: number, fns: string[]) => { for (const f of fns) for (const c of reads(f)) expect((mask >> col(c)) & 1, `${f} reads STEP_${c}`).toBe(1); };
+    allowed(stepColumnsFor({ method: 'steering', autoStep: false, restart: false }), ['steering_ratio']);
+    allowed(stepColumnsFor({ method: 'steering', autoStep: false, restart: true }), ['steering_ratio', 'restart_now']);
+    allowed(stepColumnsFor({ method: 'fire', autoStep: false, restart: false }), ['fire_decide', 'fire_move']);
+    allowed(stepColumnsFor({ method: 'gradient', autoStep: 'curvature', restart: false }), ['curvature_step']);
+    allowed(stepColumnsFor({ method: 'steering', autoStep: 'displacement', restart: false }), ['steering_ratio', 'auto_step']);
+    expect(reads('steering_ratio')).toEqual(new Set(['GG', 'VV']));
+  });
+  it('the serial shape stays inside llvmpipe loop caps: ≤ 1024 rows, ≤ ⌈N/512⌉ (or 64) particles per thread, every particle once', () => {
+    for (const n of [1, 255, 1000, 16384, 49151, 49152, 100003, 1e6, 1e7, 3e7]) {
+      const { workgroups, rows, chunk } = stageRows(n, true);
+      expect(rows).toBe(workgroups * 256);
+      expect(rows).toBeLessThanOrEqual(1024);
+      expect(chunk).toBeLessThanOrEqual(Math.max(64, Math.ceil(n / 512)));
+      expect(rows * chunk).toBeGreaterThanOrEqual(n);
+    }
+  });
+  for (const serial of [true, false]) {
+    it(`match float64 sums for the steering, FIRE and full masks, N = 100003, d = 3 (${serial ? 'serial' : 'tree'})`, async () => {
+      const { device } = await testDevice();
+      const n = 100003, dim = 3;
+      const r = rng(7);
+      const v = new Float32Array(n * dim).map(() => r() * 2 - 1);
+      const g = new Float32Array(n * dim).map(() => (r() * 2 - 1) * 3);
+      const e = new Float32Array(n).map(() => r() - 0.25);
+      const S = GPUBufferUsage.STORAGE;
+      const params = new Uint32Array(PARAMS_SIZE / 4);
+      params[0] = n;
+      const buffers = {
+        positions: createBuffer(device, 't.x', v.byteLength, S, v), velocities: createBuffer(device, 't.v', v.byteLength, S, v),
+        gradient: createBuffer(device, 't.g', g.byteLength, S, g), energy: createBuffer(device, 't.e', e.byteLength, S, e),
+        params: createBuffer(device, 't.prm', params.byteLength, GPUBufferUsage.UNIFORM, params), weights: createBuffer(device, 't.w', 16, S, new Float32Array([2, 0, 0, 0])),
+      };
+      let vv = 0, gg = 0, gv = 0, en = 0, mvv = 0, mgg = 0;
+      for (let i = 0; i < n; i++) {
+        let a = 0, b = 0, c = 0;
+        for (let k = 0; k < dim; k++) { a += v[i * dim + k]! ** 2; b += g[i * dim + k]! ** 2; c += v[i * dim + k]! * g[i * dim + k]!; }
+        vv += a; gg += b; gv += c; en += 2 * e[i]!; mvv = Math.max(mvv, a); mgg = Math.max(mgg, b);
+      }
+      const want = [vv, gg, gv, en, 0, mvv, mgg, 0, 0];
+      for (const mask of [stepColumnMask(['vv', 'gg']), stepColumnMask(['vv', 'gg', 'gv']), ALL_STEP_COLUMNS]) {
+        const red = await createFlowReduce(device, { n, dim, stepSlots: 1, statsSlots: 1, serial, stepColumns: mask, buffers, label: 't' });
+        const runOnce = async () => {
+          const enc = device.createCommandEncoder();
+          const pass = enc.beginComputePass();
+          red.encode(pass, 'step');
+          pass.end();
+          device.queue.submit([enc.finish()]);
+          return new Float32Array(await readBuffer(device, red.step, STEP_WIDTH * 4));
+        };
+        const got = await runOnce();
+        for (let k = 0; k < STEP_WIDTH; k++) {
+          if ((mask >> k) & 1) expect(Math.abs(got[k]! - want[k]!), `column ${k}`).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(want[k]!)) * (k === 2 || k === 3 ? 30 : 1));
+          else expect(got[k], `column ${k} is not computed`).toBe(0);
+        }
+        // Bitwise the same when run again.
+        expect(Array.from(await runOnce())).toEqual(Array.from(got));
+        red.destroy();
+      }
+      for (const b of Object.values(buffers)) b.destroy();
+    });
+  }
 });
