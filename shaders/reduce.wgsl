@@ -1,8 +1,11 @@
 // reduce.wgsl: two-stage column reductions over particles, exact for any N.
-// Stage 1 (main): a fixed number of workgroups stride over the particles; each thread folds its
-//   particles' K columns in registers, then one shared-memory tree per chunk of 16 columns
-//   writes partials[wg * K + k].
-// Stage 2 (finish): one workgroup folds the partial rows into sums[k].
+// Stage 1 (main; step_main for the step sums): a fixed number of workgroups go over the
+//   particles (chunk_range); each thread folds its particles' K columns in registers, then
+//   (trees) one shared-memory tree per chunk of 16 columns writes partials[wg * K + k], or
+//   (SERIAL) every thread writes its own row.
+// Stage 2 (finish; step_finish): one workgroup folds the partial rows into sums[k].
+// The step sums (MODE 0) use scalar accumulators and compute only the columns in NEED; the
+// diagnostics (MODE 1, off the step loop) use the generic K-column arrays.
 // Columns k < KSUM are summed, columns k >= KSUM take the maximum (of non-negative values).
 // The library part below names the columns; integrate.wgsl includes it to read the MODE-0 sums.
 // The offsets are mirrored by STEP_COLUMNS and STATS_COLUMNS of src/kernels/reduce.ts, which

@@ -10,7 +10,8 @@
  *
  * Partial sums combine in shared-memory trees ('tree', for GPUs) or, on CPU fallback adapters
  * where a workgroup barrier costs ~1 ms, in barrier-free per-thread rows folded by one thread
- * ('serial').
+ * ('serial'; see {@link stageRows}). The step sums compute only the columns of
+ * {@link FlowReduceOptions.stepColumns}, with scalar accumulators.
  */
 import { commonWgsl, integrateWgsl, reduceWgsl } from '../shaders.gen.js';
 import { createBuffer, dispatchFor, WORKGROUP_SIZE } from '../gpu/resources.js';
