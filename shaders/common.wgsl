@@ -29,7 +29,7 @@ struct Params {
   max_disp: f32,       // cap on the largest displacement per step (0: none)
   auto_frac: f32,      // automatic step: displacement as a fraction of the NN distance
   length_stride: u32,  // stride of the length-scale buffer (k of a k-NN distance table)
-  pad1: u32,
+  auto_chatter: f32,  // automatic step (curvature rule), damped flows: h <= auto_chatter * gamma / lambda (0: no cap)
 }
 
 // Integrator state (storage). Mirrored by STATE_FIELDS in src/layout.ts. Saved and restored

@@ -138,6 +138,9 @@ fn advance() {
 //   the pair modes (the entropy's Hessian along a nearest-neighbour pair is d w / r^2), lam = c omega^2:
 //   gradient (explicit Euler, h lam):  h = f / lam
 //   accelerated, steering, FIRE (symplectic Euler, h sqrt(lam)):  h = f / sqrt(c lam)
+//   accelerated, steering, also h <= b gamma / lam (b = auto_chatter > 0): the kinetic heat of
+//     the chatter at the k-NN kinks is ~ h F^2 / gamma with F^2 ~ lam, so this bounds the bias
+//     of the plateau independently of N (docs/convergence.md)
 //   h_max if lam = 0.
 // AUTO_DISPLACEMENT: lg = R[STEP_MAX_G_OVER_L] = max |g_i|/l_i, lv = R[STEP_MAX_V_OVER_L]:
 //   gradient:              h = f / lg                     (every displacement h|g_i| <= f l_i)
@@ -149,7 +152,11 @@ fn curvature_step(c: f32) -> f32 {
   let lam = c * omega * omega;
   if (!(lam > 0.0)) { return prm.h_max; }
   if (METHOD == METHOD_GRADIENT) { return min(prm.h_max, prm.auto_frac / lam); }
-  return min(prm.h_max, prm.auto_frac / sqrt(lam));
+  var h = min(prm.h_max, prm.auto_frac / sqrt(lam));
+  if ((METHOD == METHOD_ACCELERATED || METHOD == METHOD_STEERING) && prm.auto_chatter > 0.0) {
+    h = min(h, prm.auto_chatter * damping(S.step) / lam);
+  }
+  return h;
 }
 
 @compute @workgroup_size(1)

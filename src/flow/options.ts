@@ -96,9 +96,13 @@ export interface FlowOptions {
    * of the explicit step at the kinks of the k-NN energy biases the plateau, and f sets that
    * bias: docs/convergence.md. Rule 'displacement' (the earlier rule, studies/step-control.md):
    * gradient h = f / max_i(|g_i|/l_i); damped h = min( sqrt(f / (c max_i |g_i|/l_i)), f / max_i(|v_i|/l_i) ).
-   * Fractions default per rule and method (FLOW_DEFAULTS.autoStep.fraction).
+   * Fractions default per rule and method (FLOW_DEFAULTS.autoStep.fraction). `chatter` (curvature
+   * rule, accelerated and steering only): a second bound h ≤ chatter·γ/λ̂ on the damped step. The
+   * chatter heats the velocities to a kinetic temperature ∝ h·λ̂/γ, which raises the plateau's
+   * variance; this bound keeps that bias the same at every N (where the first bound, ∝ 1/√λ̂, lets
+   * it grow like √N). Default 0.4 (bias ≈ 0.01 per axis on the Fokker–Planck flow); 0 turns it off.
    */
-  autoStep?: { rule?: AutoStepRule; fraction?: number; hMax?: number; hMin?: number };
+  autoStep?: { rule?: AutoStepRule; fraction?: number; chatter?: number; hMax?: number; hMin?: number };
   /**
    * Damping γ ≥ 0 of the accelerated and steering flows: a value, 'auto' (γ = 2√λ_min, critical
    * damping of the slowest mode; an error if the energy's terms do not give λ_min > 0) or
@@ -140,6 +144,12 @@ export interface FlowOptions {
 const FRACTION_DAMPED = 0.027;
 const FRACTION_GRADIENT = 0.015;
 /**
+ * The damped flows' chatter bound h ≤ b·γ/λ̂ (docs/convergence.md §2): the per-axis variance
+ * excess of the Fokker–Planck plateau measured as ≈ 0.026·h·λ̂/γ (N = 10³ and 10⁴, fixed h),
+ * so b = 0.4 puts it near 0.01 at every N.
+ */
+const CHATTER_DAMPED = 0.4;
+/**
  * FIRE's fraction: where FIRE's power test fails at every step (the chatter of a k-NN energy),
  * each step is a gradient step of h²/2, so √(2·FRACTION_GRADIENT) makes it the gradient flow's
  * step; on a smooth energy it is a stable symplectic step (h·√λ ≈ 0.17).
@@ -168,6 +178,7 @@ export const FLOW_DEFAULTS = {
       curvature: { gradient: FRACTION_GRADIENT, accelerated: FRACTION_DAMPED, steering: FRACTION_DAMPED, fire: FRACTION_FIRE },
       displacement: { gradient: 0.1, accelerated: 0.01, steering: 0.01 },
     },
+    chatter: { curvature: { accelerated: CHATTER_DAMPED, steering: CHATTER_DAMPED } },
     hMax: 0.05,
     hMin: 1e-9,
   },
@@ -264,8 +275,10 @@ export interface ResolvedFlowOptions {
   /** Step bounds: the automatic step's, or FIRE's. */
   hMax: number;
   hMin: number;
-  /** Automatic step: displacement as a fraction of the nearest-neighbour distance. */
+  /** Automatic step: its fraction f (the rule's; see FlowOptions.autoStep). */
   autoFraction: number;
+  /** Automatic step, curvature rule, damped flows: the chatter bound b of h ≤ b·γ/λ̂ (0: none). */
+  autoChatter: number;
   gamma: DampingValue;
   temperature: number;
   seed: [number, number];
@@ -336,7 +349,15 @@ function validateIntegration(o: FlowOptions): Method {
       fail(rule === 'curvature' ? `h: 'auto' is for the gradient, accelerated, steering and FIRE flows (Langevin needs a fixed h)`
         : `h: 'auto' with rule 'displacement' is for the gradient, accelerated and steering flows (FIRE: use rule 'curvature'; Langevin needs a fixed h)`);
     }
-    for (const [k, v] of Object.entries(a)) if (k !== 'rule' && (typeof v !== 'number' || !Number.isFinite(v) || v <= 0)) fail(`autoStep.${k} must be a finite number > 0 (got ${v})`);
+    for (const [k, v] of Object.entries(a)) {
+      if (k === 'rule') continue;
+      if (k === 'chatter') {
+        if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) fail(`autoStep.chatter must be a finite number ≥ 0 (0: no chatter bound; got ${v})`);
+        if (v > 0 && (rule !== 'curvature' || (method !== 'accelerated' && method !== 'steering'))) {
+          fail(`autoStep.chatter bounds the damped step of the curvature rule (methods 'accelerated' and 'steering'); remove it for method '${method}' with rule '${rule}'`);
+        }
+      } else if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) fail(`autoStep.${k} must be a finite number > 0 (got ${v})`);
+    }
     if (a.hMin !== undefined && a.hMax !== undefined && a.hMin > a.hMax) fail(`autoStep.hMin (${a.hMin}) exceeds autoStep.hMax (${a.hMax})`);
   } else if (typeof o.h !== 'number' || !Number.isFinite(o.h) || o.h <= 0) fail(`h must be a finite number > 0 or 'auto' (got ${o.h})`);
   const g = o.gamma;
@@ -353,11 +374,11 @@ function validateIntegration(o: FlowOptions): Method {
 }
 
 /** The step size and its bounds: the automatic step's, or (fixed h) FIRE's. */
-function resolveStep(o: FlowOptions, method: Method): Pick<ResolvedFlowOptions, 'autoStep' | 'h0' | 'hMax' | 'hMin' | 'autoFraction'> {
+function resolveStep(o: FlowOptions, method: Method): Pick<ResolvedFlowOptions, 'autoStep' | 'h0' | 'hMax' | 'hMin' | 'autoFraction' | 'autoChatter'> {
   const A = FLOW_DEFAULTS.autoStep, F = FLOW_DEFAULTS.fire;
   if (o.h !== 'auto') {
     const h0 = o.h as number;
-    return { autoStep: false, h0, hMax: o.fire?.hMax ?? F.hMax.perH * h0, hMin: o.fire?.hMin ?? F.hMin.perH * h0, autoFraction: 0 };
+    return { autoStep: false, h0, hMax: o.fire?.hMax ?? F.hMax.perH * h0, hMin: o.fire?.hMin ?? F.hMin.perH * h0, autoFraction: 0, autoChatter: 0 };
   }
   const rule = o.autoStep?.rule ?? A.rule;
   const fractions: Partial<Record<Method, number>> = A.fraction[rule];
@@ -369,6 +390,7 @@ function resolveStep(o: FlowOptions, method: Method): Pick<ResolvedFlowOptions, 
     hMax,
     hMin: o.autoStep?.hMin ?? A.hMin,
     autoFraction: o.autoStep?.fraction ?? fractions[method]!,
+    autoChatter: o.autoStep?.chatter ?? (rule === 'curvature' ? (A.chatter.curvature as Partial<Record<Method, number>>)[method] ?? 0 : 0),
   };
 }
 

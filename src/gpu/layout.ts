@@ -17,7 +17,7 @@ export const PARAMS_FIELDS = [
   ['h0', 'f32'], ['h_max', 'f32'], ['h_min', 'f32'], ['temperature', 'f32'],
   ['f_inc', 'f32'], ['f_dec', 'f32'], ['alpha_start', 'f32'], ['f_alpha', 'f32'],
   ['n_delay', 'u32'], ['seed_lo', 'u32'], ['seed_hi', 'u32'], ['flags', 'u32'],
-  ['max_disp', 'f32'], ['auto_frac', 'f32'], ['length_stride', 'u32'], ['pad1', 'u32'],
+  ['max_disp', 'f32'], ['auto_frac', 'f32'], ['length_stride', 'u32'], ['auto_chatter', 'f32'],
 ] as const satisfies readonly (readonly [string, Scalar])[];
 
 /** Fields of `struct State` in order. */
