@@ -30,6 +30,20 @@ export interface FireOptions {
   hMax?: number;
   /** Smallest step. Default 0.02 h. */
   hMin?: number;
+  /**
+   * Steps after a velocity reset during which P ≤ 0 resets nothing (n_pos is still zeroed, so
+   * the step does not grow). Default 0: FIRE 2.0 as in docs/math.md. Not part of FIRE 2.0: on a
+   * k-NN energy (entropy, KL) a reset from rest at the estimator's kinks makes the next P < 0
+   * for any step size, and every later step then resets (docs/convergence.md, FIRE).
+   */
+  grace?: number;
+  /**
+   * The velocity in P = Σ f·v: 'half-step' (default, FIRE 2.0's semi-implicit Euler: the
+   * velocity v(t − h/2) that moved the particles to x(t)) or 'centred' (v(t − h/2) + h f(t)/2,
+   * the velocity at the time of f, as in the original FIRE's velocity Verlet). The half-step P
+   * equals ΔK/h − (h/2)Σ|f|²: its bias −(h/2)Σ|f|² outweighs the descent where the force chatters.
+   */
+  power?: 'half-step' | 'centred';
 }
 
 /** A damping schedule evaluated on the GPU: `γ(t) = max(floor, c / (t + t0))` at step t. */
@@ -186,7 +200,7 @@ export const FLOW_DEFAULTS = {
   restart: false,
   temperature: 1,
   seed: 1,
-  fire: { nDelay: 5, fInc: 1.1, fDec: 0.5, alphaStart: 0.1, fAlpha: 0.99, hMax: { perH: 10 }, hMin: { perH: 0.02 } },
+  fire: { nDelay: 5, fInc: 1.1, fDec: 0.5, alphaStart: 0.1, fAlpha: 0.99, hMax: { perH: 10 }, hMin: { perH: 0.02 }, grace: 0, power: 'half-step' },
   maxDisplacement: 0,
   reduction: { fallback: 'serial', gpu: 'tree' },
   stepsPerSubmit: 64,
@@ -282,7 +296,7 @@ export interface ResolvedFlowOptions {
   gamma: DampingValue;
   temperature: number;
   seed: [number, number];
-  fire: { nDelay: number; fInc: number; fDec: number; alphaStart: number; fAlpha: number };
+  fire: { nDelay: number; fInc: number; fDec: number; alphaStart: number; fAlpha: number; grace: number; power: 'half-step' | 'centred' };
   maxDisplacement: number;
   restart: boolean;
   reduction: 'tree' | 'serial';
@@ -336,11 +350,13 @@ function validateIntegration(o: FlowOptions): Method {
   if (o.temperature !== undefined && !(Number.isFinite(o.temperature) && o.temperature >= 0)) fail(`temperature must be finite and ≥ 0 (got ${o.temperature})`);
   if (o.maxDisplacement !== undefined && !(Number.isFinite(o.maxDisplacement) && o.maxDisplacement >= 0)) fail(`maxDisplacement must be finite and ≥ 0 (got ${o.maxDisplacement})`);
   const fo = o.fire ?? {};
-  for (const [k, v] of Object.entries(fo)) if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) fail(`fire.${k} must be a finite number ≥ 0 (got ${v})`);
+  if (fo.power !== undefined && fo.power !== 'half-step' && fo.power !== 'centred') fail(`fire.power must be 'half-step' or 'centred' (got ${String(fo.power)})`);
+  for (const [k, v] of Object.entries(fo)) if (k !== 'power' && (typeof v !== 'number' || !Number.isFinite(v) || v < 0)) fail(`fire.${k} must be a finite number ≥ 0 (got ${v})`);
   if (fo.fInc !== undefined && fo.fInc < 1) fail('fire.fInc must be ≥ 1');
   if (fo.fDec !== undefined && !(fo.fDec > 0 && fo.fDec <= 1)) fail('fire.fDec must be in (0, 1]');
   if (fo.alphaStart !== undefined && fo.alphaStart > 1) fail('fire.alphaStart must be in [0, 1]');
   if (fo.nDelay !== undefined && !Number.isInteger(fo.nDelay)) fail('fire.nDelay must be an integer');
+  if (fo.grace !== undefined && !(Number.isInteger(fo.grace) && fo.grace <= 1e6)) fail(`fire.grace must be an integer in [0, 1e6] (got ${fo.grace})`);
   if (o.h === 'auto') {
     const a = o.autoStep ?? {};
     const rule = a.rule ?? FLOW_DEFAULTS.autoStep.rule;
@@ -422,6 +438,7 @@ export function resolveFlowOptions(device: GPUDevice, o: FlowOptions): ResolvedF
     fire: {
       nDelay: fire.nDelay ?? D.fire.nDelay, fInc: fire.fInc ?? D.fire.fInc, fDec: fire.fDec ?? D.fire.fDec,
       alphaStart: fire.alphaStart ?? D.fire.alphaStart, fAlpha: fire.fAlpha ?? D.fire.fAlpha,
+      grace: fire.grace ?? D.fire.grace, power: fire.power ?? D.fire.power,
     },
     maxDisplacement: o.maxDisplacement ?? D.maxDisplacement,
     restart: Boolean(o.restart ?? D.restart),
