@@ -78,6 +78,28 @@ describe('FIRE 2.0', () => {
       expect(ref.h).toBeGreaterThan(0.01); // the step did grow
     });
   }
+  for (const variant of [{ power: 'centred' }, { grace: 20 }, { power: 'centred', grace: 20 }] as const) {
+    it(`matches the float64 reference with fire ${JSON.stringify(variant)} (N=1000, d=2)`, async () => {
+      const { device } = await testDevice();
+      const n = 1000, dim = 2, r = rng(n);
+      const x0 = Float32Array.from({ length: n * dim }, () => 3 * (2 * r() - 1));
+      const energy = [doubleWell({ a: 1, depth: 1 }), quadratic({ scale: 0.1 })];
+      const opts = { h: 0.01, maxDisplacement: 0.05, fire: { nDelay: 5, hMax: 0.05, ...variant } };
+      const flow = await createFlow(device, { dim, positions: x0, energy, method: 'fire', ...opts });
+      await flow.step(150);
+      const x = await flow.positions();
+      const st = await flow.stats();
+      flow.destroy();
+      const ref = referenceFlow(Float64Array.from(x0), undefined, { dim, method: 'fire', steps: 150, ...opts, gradient: (y) => referenceEnergy(energy, y, n, dim).grad });
+      const base = referenceFlow(Float64Array.from(x0), undefined, { dim, method: 'fire', steps: 150, h: 0.01, maxDisplacement: 0.05, fire: { nDelay: 5, hMax: 0.05 }, gradient: (y) => referenceEnergy(energy, y, n, dim).grad });
+      expect(relErr(x, ref.x)).toBeLessThan(2e-4);
+      expect(st.h).toBeCloseTo(ref.h, 6);
+      expect(st.restarts).toBe(ref.restarts);
+      expect(ref.restarts).toBeGreaterThan(0);
+      // The variant changes the trajectory (so the comparison is not FIRE 2.0's again).
+      expect(relErr(Float32Array.from(ref.x), base.x)).toBeGreaterThan(1e-3);
+    });
+  }
   it('reaches the minimum of a quadratic faster than its fixed-step start', async () => {
     const { device } = await testDevice();
     const flow = await createFlow(device, { dim: 3, positions: { kind: 'uniform', n: 500, low: -1, high: 1 }, energy: [quadratic()], method: 'fire', h: 0.01, fire: { hMax: 0.2 } });
