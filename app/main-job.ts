@@ -139,7 +139,9 @@ export function snapshotFigure(rep: MainJobReport, columns: number[]) {
         const tag = j === firstMissing ? ` (${r.stop}, end)` : '';
         return s ? { positions: s.positions, title: `step ${s.step}${tag} · t = ${s.time.toFixed(2)}`, color: (0.85 * j) / Math.max(1, columns.length - 1) } : undefined;
       });
-      return { heading: `${r.label} · h = ${stepText(r)} · γ = ${gammaText(r)}${r.converged ? ` · converged at ${r.converged.step}` : ' · not converged'}`, panels };
+      const damping = r.method === 'gradient' ? 'no damping (first order)' : r.method === 'fire' ? 'no γ (FIRE: restarts and mixing)' : `γ = ${gammaText(r)}`;
+      const outcome = r.converged ? `converged at step ${r.converged.step}` : `not converged (${r.stop} at step ${r.checks.at(-1)?.step ?? 0})`;
+      return { heading: `${r.label} · h = ${stepText(r)} · ${damping} · ${outcome}`, panels };
     }),
   });
 }
