@@ -104,6 +104,11 @@ function stepText(r: ConvergenceRun): string {
   return r.hOption === 'auto' ? `auto (${g3(last?.h)} at the end)` : g3(r.hOption);
 }
 
+/** A run's settings in a snapshot heading: 'centred P, grace 300, α_start 0.005, f 0.025'. */
+function shortSettings(settings: string): string {
+  return settings.replace('fire.power centred', 'centred P').replace('autoStep.fraction', 'f').replace(/fire\.|autoStep\./g, '').replace('alphaStart', 'α_start');
+}
+
 function gammaText(r: ConvergenceRun): string {
   if (r.method === 'gradient' || r.method === 'fire') return '—';
   return r.gammaOption === 'default' || r.gammaOption === 'auto' ? `${g3(r.gamma)} (2√λ_min)` : g3(r.gamma);
@@ -155,7 +160,7 @@ export function snapshotFigure(rep: MainJobReport, columns: number[]) {
         const tag = j === firstMissing ? ` (${r.stop}, end)` : '';
         return s ? { positions: s.positions, title: `step ${s.step}${tag} · t = ${s.time.toFixed(2)}`, color: (0.85 * j) / Math.max(1, columns.length - 1) } : undefined;
       });
-      const damping = r.method === 'gradient' ? 'no damping (first order)' : r.method === 'fire' ? `no γ (FIRE${r.settings ? `: ${r.settings}` : ''})` : `γ = ${gammaText(r)}`;
+      const damping = r.method === 'gradient' ? 'no damping (first order)' : r.method === 'fire' ? `no γ${r.settings ? ` (${shortSettings(r.settings)})` : ''}` : `γ = ${gammaText(r)}`;
       const outcome = r.converged ? `converged at step ${r.converged.step}` : `not converged (${r.stop} at step ${r.checks.at(-1)?.step ?? 0})`;
       return { heading: `${r.label} · h = ${stepText(r)} · ${damping} · ${outcome}`, panels };
     }),
