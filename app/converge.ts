@@ -220,6 +220,8 @@ export interface ConvergenceRun {
   /** The `gamma` option as given (text), and the damping the flow used. */
   gammaOption: string;
   gamma: number;
+  /** The run's FIRE and automatic-step options as text, when it gives any ('' otherwise). */
+  settings: string;
   checks: Check[];
   /** Converged: step, flow time, stepping ms at that step, plateau. */
   converged: { step: number; time: number; ms: number; plateau: number } | null;
@@ -237,6 +239,15 @@ export interface ConvergenceRun {
 
 function variances(s: FlowStats, dim: number): number[] {
   return Array.from({ length: dim }, (_, a) => s.covariance[a * dim + a]!);
+}
+
+/** `fire` and `autoStep` options as text ('fire.power centred, fire.grace 300, autoStep.fraction 0.025'). */
+function settingsText(o: Partial<FlowOptions>): string {
+  const parts: string[] = [];
+  for (const key of ['fire', 'autoStep'] as const) {
+    for (const [k, v] of Object.entries(o[key] ?? {})) parts.push(`${key}.${k} ${String(v)}`);
+  }
+  return parts.join(', ');
 }
 
 function gammaText(g: FlowOptions['gamma']): string {
@@ -264,6 +275,7 @@ export async function runToConvergence(device: GPUDevice, problem: ConvergencePr
   const t0 = performance.now();
   const out: ConvergenceRun = {
     label: spec.label, method: spec.options.method ?? 'gradient', hOption: spec.options.h, gammaOption: gammaText(spec.options.gamma), gamma: NaN,
+    settings: settingsText(spec.options),
     checks: [], converged: null, stop: 'cap', snapshots: [], finalStats: null, wallMs: 0,
   };
   const flow = await createFlow(device, { ...spec.options, dim: problem.dim, positions: problem.positions, energy: problem.energy(), label: `wgflow.converge.${problem.name}.${spec.label}` });

@@ -344,7 +344,7 @@ export function snapshotGrid(o: SnapshotGridOptions): Figure {
       // The box exactly, with the nice ticks that fall inside it.
       const clipAxis = (a: Axis, lo: number, hi: number): Axis => ({ ...a, lo, hi, ticks: a.ticks.filter((t) => t >= lo - 1e-9 && t <= hi + 1e-9) });
       const fx = frame(x, y, side, side, clipAxis(makeAxis(x0, x1, false, 4), x0, x1), clipAxis(makeAxis(y0, y1, false, 4), y0, y1));
-      drawAxes(shapes, fx, { title: p?.title ?? '—' }, 11);
+      drawAxes(shapes, fx, { title: p?.title ?? 'not reached (the run stopped earlier)' }, 11);
       if (!p) return;
       const xy = new Float32Array(p.positions.length);
       for (let i = 0; i + 1 < p.positions.length; i += 2) {

@@ -33,6 +33,16 @@ export function defaultCap(preset: Preset, n: number): number {
   return preset.converge?.fixedSteps ? preset.steps : Math.max(10, Math.round((preset.steps * Math.sqrt(n / preset.n)) / 10) * 10);
 }
 
+/**
+ * FIRE's settings in the main job where the preset's FIRE run uses `h: 'auto'` (the k-NN
+ * energies), measured in docs/convergence.md ("FIRE"): FIRE 2.0's defaults reset at every step
+ * once the particles sit on the 1-NN estimator's kinks and never converge. The centred power
+ * removes the −(h/2)Σ|f|² bias of FIRE 2.0's P, the grace stops a reset from triggering the
+ * next, the small α_start stops the mixing (whose force direction the chatter dominates) from
+ * acting as a friction α/h on the smooth modes, and the fraction sets the step.
+ */
+export const MAIN_JOB_FIRE = { autoStep: { fraction: 0.025 }, fire: { power: 'centred', grace: 300, alphaStart: 0.005 } } as const;
+
 /** Options of {@link runMainJob}. */
 export interface MainJobOptions {
   /** Particles. Default {@link defaultSize}. */
@@ -44,6 +54,11 @@ export interface MainJobOptions {
   criterion?: ConvergenceCriterion;
   /** Only these flows (labels). */
   only?: string[];
+  /**
+   * FIRE with `h: 'auto'`: 'tuned' ({@link MAIN_JOB_FIRE}, the default) or 'fire2' (FIRE 2.0's
+   * defaults, which reset at every step on this energy).
+   */
+  fire?: 'tuned' | 'fire2';
   /** Whether the adapter is a CPU fallback (for the default size and the statement). */
   fallback: boolean;
   /** Adapter description, copied into the report. */
@@ -89,6 +104,11 @@ function stepText(r: ConvergenceRun): string {
   return r.hOption === 'auto' ? `auto (${g3(last?.h)} at the end)` : g3(r.hOption);
 }
 
+/** A run's settings in a snapshot heading: 'centred P, grace 300, α_start 0.005, f 0.025'. */
+function shortSettings(settings: string): string {
+  return settings.replace('fire.power centred', 'centred P').replace('autoStep.fraction', 'f').replace(/fire\.|autoStep\./g, '').replace('alphaStart', 'α_start');
+}
+
 function gammaText(r: ConvergenceRun): string {
   if (r.method === 'gradient' || r.method === 'fire') return '—';
   return r.gammaOption === 'default' || r.gammaOption === 'auto' ? `${g3(r.gamma)} (2√λ_min)` : g3(r.gamma);
@@ -101,7 +121,8 @@ export function mainJobTable(rep: MainJobReport): string {
     const last = r.checks.at(-1)!;
     const c = r.converged;
     const e = r.extrapolation;
-    const note = r.error ? `failed: ${r.error}` : c ? '' : e?.steps != null ? `needs ≈ ${e.steps} steps (t ≈ ${g3(e.time)}), extrapolated: ${e.note}` : e ? e.note : '';
+    const settings = r.settings ? `${r.settings}. ` : '';
+    const note = settings + (r.error ? `failed: ${r.error}` : c ? '' : e?.steps != null ? `needs ≈ ${e.steps} steps (t ≈ ${g3(e.time)}), extrapolated: ${e.note}` : e ? e.note : '');
     return [r.label, stepText(r), gammaText(r), c ? String(c.step) : `not within ${last.step}`, c ? g3(c.time) : `${g3(last.time)} so far`,
       c ? (c.ms / 1000).toFixed(1) : `${(last.ms / 1000).toFixed(1)} so far`, last.variance.map((v) => v.toFixed(3)).join(' / '),
       c ? c.plateau.toFixed(4) : `${last.energy.toFixed(4)} (last)`, `${r.stop} at ${last.step}`, note];
@@ -139,7 +160,9 @@ export function snapshotFigure(rep: MainJobReport, columns: number[]) {
         const tag = j === firstMissing ? ` (${r.stop}, end)` : '';
         return s ? { positions: s.positions, title: `step ${s.step}${tag} · t = ${s.time.toFixed(2)}`, color: (0.85 * j) / Math.max(1, columns.length - 1) } : undefined;
       });
-      return { heading: `${r.label} · h = ${stepText(r)} · γ = ${gammaText(r)}${r.converged ? ` · converged at ${r.converged.step}` : ' · not converged'}`, panels };
+      const damping = r.method === 'gradient' ? 'no damping (first order)' : r.method === 'fire' ? `no γ${r.settings ? ` (${shortSettings(r.settings)})` : ''}` : `γ = ${gammaText(r)}`;
+      const outcome = r.converged ? `converged at step ${r.converged.step}` : `not converged (${r.stop} at step ${r.checks.at(-1)?.step ?? 0})`;
+      return { heading: `${r.label} · h = ${stepText(r)} · ${damping} · ${outcome}`, panels };
     }),
   });
 }
@@ -186,7 +209,8 @@ export async function runMainJob(device: GPUDevice, preset: Preset, o: MainJobOp
   const runs: ConvergenceRun[] = [];
   for (const r of preset.runs) {
     if (o.only && !o.only.includes(r.label)) continue;
-    const { label, ...options } = r;
+    const { label, ...given } = r;
+    const options = r.method === 'fire' && r.h === 'auto' && (o.fire ?? 'tuned') === 'tuned' ? { ...given, ...MAIN_JOB_FIRE } : given;
     const tRun = performance.now();
     const run = await runToConvergence(device, { name: preset.name, dim: preset.dim, positions: x0, energy: preset.energy }, { label, options }, {
       every, maxSteps, fixedSteps: conv.fixedSteps, criterion: k, snapshots: conv.snapshots,

@@ -29,7 +29,11 @@ struct Params {
   max_disp: f32,       // cap on the largest displacement per step (0: none)
   auto_frac: f32,      // automatic step: displacement as a fraction of the NN distance
   length_stride: u32,  // stride of the length-scale buffer (k of a k-NN distance table)
-  pad1: u32,
+  auto_chatter: f32,  // automatic step (curvature rule), damped flows: h <= auto_chatter * gamma / lambda (0: no cap)
+  fire_grace: u32,     // FIRE: steps after a velocity reset in which P <= 0 resets nothing (0: FIRE 2.0)
+  fire_power: u32,     // FIRE: 0 P = f.v(t - h/2) (FIRE 2.0), 1 P = f.(v(t - h/2) + h f / 2) (time-centred)
+  pad3: u32,
+  pad4: u32,
 }
 
 // Integrator state (storage). Mirrored by STATE_FIELDS in src/layout.ts. Saved and restored
@@ -45,8 +49,8 @@ struct State {
   power: f32,          // FIRE power P = sum f.v of the last step
   restarts: u32,       // velocity resets so far (FIRE or adaptive restart)
   last_energy: f32,    // energy seen by adaptive restart
-  pad0: u32,
-  pad1: u32,
+  fire_calm: u32,      // FIRE: steps since the last velocity reset
+  fire_reset: u32,     // FIRE: 1 when this step resets the velocities
 }
 
 // Flat particle index of a 1D or 2D dispatch of WG-sized workgroups.

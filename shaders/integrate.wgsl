@@ -138,6 +138,9 @@ fn advance() {
 //   the pair modes (the entropy's Hessian along a nearest-neighbour pair is d w / r^2), lam = c omega^2:
 //   gradient (explicit Euler, h lam):  h = f / lam
 //   accelerated, steering, FIRE (symplectic Euler, h sqrt(lam)):  h = f / sqrt(c lam)
+//   accelerated, steering, also h <= b gamma / lam (b = auto_chatter > 0): the kinetic heat of
+//     the chatter at the k-NN kinks is ~ h F^2 / gamma with F^2 ~ lam, so this bounds the bias
+//     of the plateau independently of N (docs/convergence.md)
 //   h_max if lam = 0.
 // AUTO_DISPLACEMENT: lg = R[STEP_MAX_G_OVER_L] = max |g_i|/l_i, lv = R[STEP_MAX_V_OVER_L]:
 //   gradient:              h = f / lg                     (every displacement h|g_i| <= f l_i)
@@ -149,7 +152,11 @@ fn curvature_step(c: f32) -> f32 {
   let lam = c * omega * omega;
   if (!(lam > 0.0)) { return prm.h_max; }
   if (METHOD == METHOD_GRADIENT) { return min(prm.h_max, prm.auto_frac / lam); }
-  return min(prm.h_max, prm.auto_frac / sqrt(lam));
+  var h = min(prm.h_max, prm.auto_frac / sqrt(lam));
+  if ((METHOD == METHOD_ACCELERATED || METHOD == METHOD_STEERING) && prm.auto_chatter > 0.0) {
+    h = min(h, prm.auto_chatter * damping(S.step) / lam);
+  }
+  return h;
 }
 
 @compute @workgroup_size(1)
@@ -176,14 +183,22 @@ fn auto_step() {
 // fire_decide (one thread), on the velocity of the previous step:
 //   P > 0:  n_pos += 1; if n_pos > n_delay: h <- min(h f_inc, h_max), alpha <- alpha f_alpha
 //   P <= 0: n_pos = 0; unless step < n_delay: h <- max(h f_dec, h_min), alpha <- alpha_start;
-//           State.power <= 0 tells fire_kick to step back x <- x - h v / 2 and zero v
+//           State.fire_reset = 1 tells fire_kick to step back x <- x - h v / 2 and zero v
+//   grace (fire_grace = G > 0, not FIRE 2.0): within G steps after a reset, P <= 0 only sets
+//           n_pos = 0 (no reset, no step or alpha change): a reset from rest at the kinks of a
+//           k-NN energy synchronises the particles' chatter, whose flip makes the next P < 0
+//           whatever h is, so without grace every later step resets (docs/convergence.md)
 // With h: 'auto' (FLAG_AUTO_STEP) the step is the curvature step instead,
 // h = max(curvature_step(1), h_min): FIRE keeps its mixing and restarts, not its step control.
 @compute @workgroup_size(1)
 fn fire_decide() {
-  let p = -R[STEP_GV];
+  var p = -R[STEP_GV];
+  if (prm.fire_power == 1u) { p = p + 0.5 * S.h * R[STEP_GG]; }
   S.power = p;
-  if (p > 0.0) {
+  S.fire_reset = 0u;
+  if (!(p > 0.0) && S.fire_calm < prm.fire_grace) {
+    S.n_pos = 0u;
+  } else if (p > 0.0) {
     S.n_pos = S.n_pos + 1u;
     if (S.n_pos > prm.n_delay) {
       S.h = min(S.h * prm.f_inc, prm.h_max);
@@ -198,7 +213,10 @@ fn fire_decide() {
       S.alpha = prm.alpha_start;
     }
     if (R[STEP_VV] > 0.0) { S.restarts = S.restarts + 1u; }
+    S.fire_reset = 1u;
+    S.fire_calm = 0u;
   }
+  S.fire_calm = min(S.fire_calm + 1u, 0xfffffffeu);
   if ((prm.flags & FLAG_AUTO_STEP) != 0u) { S.h = max(curvature_step(1.0), prm.h_min); }
 }
 
@@ -210,7 +228,7 @@ fn fire_kick(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups)
   if (i >= prm.n) { return; }
   let h = S.h;
   var v = load_v(i);
-  if (!(S.power > 0.0)) {
+  if (S.fire_reset != 0u) {
     store_x(i, load_x(i) - 0.5 * h * v);
     v = vec3f(0.0);
   }

@@ -6,18 +6,20 @@
  * 'auto', γ = 2√2) and at fixed steps. Write-up: docs/convergence.md.
  *
  *   node dist/studies/scaling.js run --n 1000 [--flows accelerated,steering,gradient,fire]
- *        [--h 5e-4] [--gamma 2.83|paper] [--cap S] [--every K] [--tag T]
+ *        [--h 5e-4] [--gamma 2.83|paper] [--chatter B] [--fraction F] [--fire JSON] [--cap S] [--every K] [--tag T] [--results FILE]
  *     one JSON line per flow appended to studies/results/scaling.jsonl (every check kept)
  *   node dist/studies/scaling.js report
  *     studies/results/scaling.md (table, log–log fits of steps and wall time against N) and
  *     studies/results/scaling.{svg,png} (log–log plot with the fitted exponents)
  *
  * `--h` replaces the automatic step by a fixed one (the "best fixed h" runs), `--gamma` the
- * damping. The cap defaults to 3000·√(N/1000)·1.25; gradient and FIRE flows, which cannot
+ * damping, `--chatter` and `--fraction` the automatic step's chatter bound and fraction
+ * (`autoStep.chatter`, `autoStep.fraction`; `--chatter 0` is the rule before the chatter bound),
+ * `--fire` FIRE's options as JSON (e.g. '{"power":"centred","grace":300,"alphaStart":0.002}'). The cap defaults to 3000·√(N/1000)·1.25; gradient and FIRE flows, which cannot
  * converge at this N within it, stop early and report the extrapolated steps.
  */
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { getDevice, type Damping, type Method } from '../src/index.js';
+import { getDevice, type Damping, type FireOptions, type Method } from '../src/index.js';
 import { PRESETS } from '../app/presets.js';
 import { runToConvergence, type ConvergenceRun } from '../app/converge.js';
 import { figurePng, figureSvg, lineChart } from '../app/figure.js';
@@ -62,6 +64,12 @@ async function run(flags: Record<string, string | boolean | undefined>): Promise
   const gammaFlag = textFlag(flags, 'gamma');
   const gamma: Damping | undefined = gammaFlag === undefined ? undefined : gammaFlag === 'paper' || gammaFlag === 'auto' ? gammaFlag : Number(gammaFlag);
   if (typeof gamma === 'number' && !(gamma >= 0)) throw new Error(`wgflow: scaling: --gamma must be a number ≥ 0, 'auto' or 'paper' (got ${gammaFlag})`);
+  const chatterText = textFlag(flags, 'chatter');
+  const chatter = chatterText === undefined ? undefined : Number(chatterText);
+  if (chatter !== undefined && !(chatter >= 0)) throw new Error(`wgflow: scaling: --chatter must be a number ≥ 0 (got ${chatterText})`);
+  const fraction = numFlag(flags, 'fraction');
+  const fireText = textFlag(flags, 'fire');
+  const fire = fireText === undefined ? undefined : (JSON.parse(fireText) as FireOptions);
   const tag = textFlag(flags, 'tag') ?? (hFixed ? `fixed h=${hFixed}` : 'tuned');
   const preset = PRESETS['fokker-planck']!;
   const { device, summary } = await getDevice();
@@ -70,7 +78,8 @@ async function run(flags: Record<string, string | boolean | undefined>): Promise
   for (const flow of flows) {
     const spec = preset.runs.find((r) => r.label === flow);
     if (!spec) throw new Error(`wgflow: scaling: unknown flow '${flow}' (${preset.runs.map((r) => r.label).join(', ')})`);
-    const options = { method: spec.method, h: hFixed ?? spec.h, ...(gamma !== undefined ? { gamma } : {}) };
+    const autoStep = { ...(chatter !== undefined ? { chatter } : {}), ...(fraction !== undefined ? { fraction } : {}) };
+    const options = { method: spec.method, h: hFixed ?? spec.h, ...(gamma !== undefined ? { gamma } : {}), ...(hFixed === undefined && Object.keys(autoStep).length ? { autoStep } : {}), ...(fire && spec.method === 'fire' ? { fire } : {}) };
     const t0 = performance.now();
     const r = await runToConvergence(device, { name: 'scaling', dim: 2, positions: x0, energy: preset.energy }, { label: flow, options }, {
       every, maxSteps: cap,
@@ -87,7 +96,7 @@ async function run(flags: Record<string, string | boolean | undefined>): Promise
       checks: r.checks.map((c) => [c.step, +c.time.toPrecision(6), +c.energy.toFixed(5), +c.variance[0]!.toFixed(4), +c.variance[1]!.toFixed(4), +c.h.toPrecision(4)]),
       date: new Date().toISOString(),
     };
-    appendFileSync(RESULTS, JSON.stringify(row) + '\n');
+    appendFileSync(textFlag(flags, 'results') ?? RESULTS, JSON.stringify(row) + '\n');
     console.log(JSON.stringify({ ...row, checks: undefined, adapter: undefined }));
   }
   device.destroy();
@@ -151,7 +160,7 @@ function report(): void {
 
 const { positionals, flags } = parseFlags(process.argv.slice(2), {
   n: { type: 'string' }, flows: { type: 'string' }, h: { type: 'string' }, gamma: { type: 'string' },
-  cap: { type: 'string' }, every: { type: 'string' }, tag: { type: 'string' },
+  results: { type: 'string' }, fire: { type: 'string' }, chatter: { type: 'string' }, fraction: { type: 'string' }, cap: { type: 'string' }, every: { type: 'string' }, tag: { type: 'string' },
 }, 'scaling');
 const command = positionals[0] ?? 'report';
 if (command === 'run') await run(flags);

@@ -88,6 +88,22 @@ describe('bad input: what cannot be derived, and out-of-range options', () => {
     await expect(c({ method: 'fire', autoStep: { rule: 'displacement' } })).rejects.toThrow(/rule 'displacement' is for the gradient, accelerated and steering flows \(FIRE: use rule 'curvature'/);
     await expect(c({ autoStep: { hMin: 0.1, hMax: 0.01 } })).rejects.toThrow('wgflow: autoStep.hMin (0.1) exceeds autoStep.hMax (0.01)');
     await expect(c({ autoStep: { fraction: 0 } })).rejects.toThrow('wgflow: autoStep.fraction must be a finite number > 0 (got 0)');
+    await expect(c({ method: 'accelerated', autoStep: { chatter: -1 } })).rejects.toThrow('wgflow: autoStep.chatter must be a finite number ≥ 0 (0: no chatter bound; got -1)');
+    await expect(c({ method: 'gradient', autoStep: { chatter: 0.4 } })).rejects.toThrow("wgflow: autoStep.chatter bounds the damped step of the curvature rule (methods 'accelerated' and 'steering'); remove it for method 'gradient' with rule 'curvature'");
+    await expect(c({ method: 'accelerated', autoStep: { rule: 'displacement', chatter: 0.4 } })).rejects.toThrow(/remove it for method 'accelerated' with rule 'displacement'/);
+  });
+  it("h: 'auto' on an energy without a length scale says what to set", async () => {
+    const { device } = await testDevice();
+    await expect(createFlow(device, { dim: 2, positions: x, energy: [quadratic()], method: 'accelerated', h: 'auto' }))
+      .rejects.toThrow("h: 'auto' needs a term with a length scale (entropy() or klToSamples()); give a fixed h for this energy");
+  });
+  it('FIRE options out of range', async () => {
+    const { device } = await testDevice();
+    const c = (fire: FlowOptions['fire']) => createFlow(device, { dim: 2, positions: x, energy: fp(), method: 'fire', h: 0.01, fire });
+    await expect(c({ grace: 1.5 })).rejects.toThrow('wgflow: fire.grace must be an integer in [0, 1e6] (got 1.5)');
+    await expect(c({ grace: -1 })).rejects.toThrow('wgflow: fire.grace must be a finite number ≥ 0 (got -1)');
+    await expect(c({ power: 'full' as never })).rejects.toThrow("wgflow: fire.power must be 'half-step' or 'centred' (got full)");
+    await expect(c({ fDec: 0 })).rejects.toThrow('wgflow: fire.fDec must be in (0, 1]');
   });
 });
 
@@ -111,8 +127,13 @@ describe('the curvature rule on the GPU (h: auto)', () => {
         await flow.step(1);
         const s = await flow.stats();
         flow.destroy();
-        // v = 0 before the first step, so s = 0 and c = 1 for the steering flow.
-        const want = method === 'gradient' ? f.gradient / lam : f[method] / Math.sqrt(lam);
+        // v = 0 before the first step, so s = 0 and c = 1 for the steering flow. The damped
+        // flows also obey the chatter bound h ≤ b·γ/λ̂ (γ = 2√2), which is the smaller of the two
+        // at this random start (checked below, so the test fails without it).
+        const b = FLOW_DEFAULTS.autoStep.chatter.curvature;
+        const damped = method === 'accelerated' || method === 'steering';
+        const want = method === 'gradient' ? f.gradient / lam : damped ? Math.min(f[method] / Math.sqrt(lam), (b[method] * 2 * Math.SQRT2) / lam) : f[method] / Math.sqrt(lam);
+        if (damped) expect((b[method] * 2 * Math.SQRT2) / lam).toBeLessThan(f[method] / Math.sqrt(lam));
         expect(Math.abs(s.h / want - 1), `${method}, T = ${T}`).toBeLessThan(1e-4);
         if (method === 'accelerated' || method === 'steering') expect(s.gamma).toBeCloseTo(2 * Math.SQRT2, 6);
       }

@@ -30,6 +30,20 @@ export interface FireOptions {
   hMax?: number;
   /** Smallest step. Default 0.02 h. */
   hMin?: number;
+  /**
+   * Steps after a velocity reset during which P ≤ 0 resets nothing (n_pos is still zeroed, so
+   * the step does not grow). Default 0: FIRE 2.0 as in docs/math.md. Not part of FIRE 2.0: on a
+   * k-NN energy (entropy, KL) a reset from rest at the estimator's kinks makes the next P < 0
+   * for any step size, and every later step then resets (docs/convergence.md, FIRE).
+   */
+  grace?: number;
+  /**
+   * The velocity in P = Σ f·v: 'half-step' (default, FIRE 2.0's semi-implicit Euler: the
+   * velocity v(t − h/2) that moved the particles to x(t)) or 'centred' (v(t − h/2) + h f(t)/2,
+   * the velocity at the time of f, as in the original FIRE's velocity Verlet). The half-step P
+   * equals ΔK/h − (h/2)Σ|f|²: its bias −(h/2)Σ|f|² outweighs the descent where the force chatters.
+   */
+  power?: 'half-step' | 'centred';
 }
 
 /** A damping schedule evaluated on the GPU: `γ(t) = max(floor, c / (t + t0))` at step t. */
@@ -96,9 +110,13 @@ export interface FlowOptions {
    * of the explicit step at the kinks of the k-NN energy biases the plateau, and f sets that
    * bias: docs/convergence.md. Rule 'displacement' (the earlier rule, studies/step-control.md):
    * gradient h = f / max_i(|g_i|/l_i); damped h = min( sqrt(f / (c max_i |g_i|/l_i)), f / max_i(|v_i|/l_i) ).
-   * Fractions default per rule and method (FLOW_DEFAULTS.autoStep.fraction).
+   * Fractions default per rule and method (FLOW_DEFAULTS.autoStep.fraction). `chatter` (curvature
+   * rule, accelerated and steering only): a second bound h ≤ chatter·γ/λ̂ on the damped step. The
+   * chatter heats the velocities to a kinetic temperature ∝ h·λ̂/γ, which raises the plateau's
+   * variance; this bound keeps that bias the same at every N (where the first bound, ∝ 1/√λ̂, lets
+   * it grow like √N). Default 0.4 (bias ≈ 0.01 per axis on the Fokker–Planck flow); 0 turns it off.
    */
-  autoStep?: { rule?: AutoStepRule; fraction?: number; hMax?: number; hMin?: number };
+  autoStep?: { rule?: AutoStepRule; fraction?: number; chatter?: number; hMax?: number; hMin?: number };
   /**
    * Damping γ ≥ 0 of the accelerated and steering flows: a value, 'auto' (γ = 2√λ_min, critical
    * damping of the slowest mode; an error if the energy's terms do not give λ_min > 0) or
@@ -140,6 +158,12 @@ export interface FlowOptions {
 const FRACTION_DAMPED = 0.027;
 const FRACTION_GRADIENT = 0.015;
 /**
+ * The damped flows' chatter bound h ≤ b·γ/λ̂ (docs/convergence.md §2): the per-axis variance
+ * excess of the Fokker–Planck plateau measured as ≈ 0.026·h·λ̂/γ (N = 10³ and 10⁴, fixed h),
+ * so b = 0.4 puts it near 0.01 at every N.
+ */
+const CHATTER_DAMPED = 0.4;
+/**
  * FIRE's fraction: where FIRE's power test fails at every step (the chatter of a k-NN energy),
  * each step is a gradient step of h²/2, so √(2·FRACTION_GRADIENT) makes it the gradient flow's
  * step; on a smooth energy it is a stable symplectic step (h·√λ ≈ 0.17).
@@ -168,6 +192,7 @@ export const FLOW_DEFAULTS = {
       curvature: { gradient: FRACTION_GRADIENT, accelerated: FRACTION_DAMPED, steering: FRACTION_DAMPED, fire: FRACTION_FIRE },
       displacement: { gradient: 0.1, accelerated: 0.01, steering: 0.01 },
     },
+    chatter: { curvature: { accelerated: CHATTER_DAMPED, steering: CHATTER_DAMPED } },
     hMax: 0.05,
     hMin: 1e-9,
   },
@@ -175,7 +200,7 @@ export const FLOW_DEFAULTS = {
   restart: false,
   temperature: 1,
   seed: 1,
-  fire: { nDelay: 5, fInc: 1.1, fDec: 0.5, alphaStart: 0.1, fAlpha: 0.99, hMax: { perH: 10 }, hMin: { perH: 0.02 } },
+  fire: { nDelay: 5, fInc: 1.1, fDec: 0.5, alphaStart: 0.1, fAlpha: 0.99, hMax: { perH: 10 }, hMin: { perH: 0.02 }, grace: 0, power: 'half-step' },
   maxDisplacement: 0,
   reduction: { fallback: 'serial', gpu: 'tree' },
   stepsPerSubmit: 64,
@@ -264,12 +289,14 @@ export interface ResolvedFlowOptions {
   /** Step bounds: the automatic step's, or FIRE's. */
   hMax: number;
   hMin: number;
-  /** Automatic step: displacement as a fraction of the nearest-neighbour distance. */
+  /** Automatic step: its fraction f (the rule's; see FlowOptions.autoStep). */
   autoFraction: number;
+  /** Automatic step, curvature rule, damped flows: the chatter bound b of h ≤ b·γ/λ̂ (0: none). */
+  autoChatter: number;
   gamma: DampingValue;
   temperature: number;
   seed: [number, number];
-  fire: { nDelay: number; fInc: number; fDec: number; alphaStart: number; fAlpha: number };
+  fire: { nDelay: number; fInc: number; fDec: number; alphaStart: number; fAlpha: number; grace: number; power: 'half-step' | 'centred' };
   maxDisplacement: number;
   restart: boolean;
   reduction: 'tree' | 'serial';
@@ -323,11 +350,13 @@ function validateIntegration(o: FlowOptions): Method {
   if (o.temperature !== undefined && !(Number.isFinite(o.temperature) && o.temperature >= 0)) fail(`temperature must be finite and ≥ 0 (got ${o.temperature})`);
   if (o.maxDisplacement !== undefined && !(Number.isFinite(o.maxDisplacement) && o.maxDisplacement >= 0)) fail(`maxDisplacement must be finite and ≥ 0 (got ${o.maxDisplacement})`);
   const fo = o.fire ?? {};
-  for (const [k, v] of Object.entries(fo)) if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) fail(`fire.${k} must be a finite number ≥ 0 (got ${v})`);
+  if (fo.power !== undefined && fo.power !== 'half-step' && fo.power !== 'centred') fail(`fire.power must be 'half-step' or 'centred' (got ${String(fo.power)})`);
+  for (const [k, v] of Object.entries(fo)) if (k !== 'power' && (typeof v !== 'number' || !Number.isFinite(v) || v < 0)) fail(`fire.${k} must be a finite number ≥ 0 (got ${v})`);
   if (fo.fInc !== undefined && fo.fInc < 1) fail('fire.fInc must be ≥ 1');
   if (fo.fDec !== undefined && !(fo.fDec > 0 && fo.fDec <= 1)) fail('fire.fDec must be in (0, 1]');
   if (fo.alphaStart !== undefined && fo.alphaStart > 1) fail('fire.alphaStart must be in [0, 1]');
   if (fo.nDelay !== undefined && !Number.isInteger(fo.nDelay)) fail('fire.nDelay must be an integer');
+  if (fo.grace !== undefined && !(Number.isInteger(fo.grace) && fo.grace <= 1e6)) fail(`fire.grace must be an integer in [0, 1e6] (got ${fo.grace})`);
   if (o.h === 'auto') {
     const a = o.autoStep ?? {};
     const rule = a.rule ?? FLOW_DEFAULTS.autoStep.rule;
@@ -336,7 +365,15 @@ function validateIntegration(o: FlowOptions): Method {
       fail(rule === 'curvature' ? `h: 'auto' is for the gradient, accelerated, steering and FIRE flows (Langevin needs a fixed h)`
         : `h: 'auto' with rule 'displacement' is for the gradient, accelerated and steering flows (FIRE: use rule 'curvature'; Langevin needs a fixed h)`);
     }
-    for (const [k, v] of Object.entries(a)) if (k !== 'rule' && (typeof v !== 'number' || !Number.isFinite(v) || v <= 0)) fail(`autoStep.${k} must be a finite number > 0 (got ${v})`);
+    for (const [k, v] of Object.entries(a)) {
+      if (k === 'rule') continue;
+      if (k === 'chatter') {
+        if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) fail(`autoStep.chatter must be a finite number ≥ 0 (0: no chatter bound; got ${v})`);
+        if (v > 0 && (rule !== 'curvature' || (method !== 'accelerated' && method !== 'steering'))) {
+          fail(`autoStep.chatter bounds the damped step of the curvature rule (methods 'accelerated' and 'steering'); remove it for method '${method}' with rule '${rule}'`);
+        }
+      } else if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) fail(`autoStep.${k} must be a finite number > 0 (got ${v})`);
+    }
     if (a.hMin !== undefined && a.hMax !== undefined && a.hMin > a.hMax) fail(`autoStep.hMin (${a.hMin}) exceeds autoStep.hMax (${a.hMax})`);
   } else if (typeof o.h !== 'number' || !Number.isFinite(o.h) || o.h <= 0) fail(`h must be a finite number > 0 or 'auto' (got ${o.h})`);
   const g = o.gamma;
@@ -353,11 +390,11 @@ function validateIntegration(o: FlowOptions): Method {
 }
 
 /** The step size and its bounds: the automatic step's, or (fixed h) FIRE's. */
-function resolveStep(o: FlowOptions, method: Method): Pick<ResolvedFlowOptions, 'autoStep' | 'h0' | 'hMax' | 'hMin' | 'autoFraction'> {
+function resolveStep(o: FlowOptions, method: Method): Pick<ResolvedFlowOptions, 'autoStep' | 'h0' | 'hMax' | 'hMin' | 'autoFraction' | 'autoChatter'> {
   const A = FLOW_DEFAULTS.autoStep, F = FLOW_DEFAULTS.fire;
   if (o.h !== 'auto') {
     const h0 = o.h as number;
-    return { autoStep: false, h0, hMax: o.fire?.hMax ?? F.hMax.perH * h0, hMin: o.fire?.hMin ?? F.hMin.perH * h0, autoFraction: 0 };
+    return { autoStep: false, h0, hMax: o.fire?.hMax ?? F.hMax.perH * h0, hMin: o.fire?.hMin ?? F.hMin.perH * h0, autoFraction: 0, autoChatter: 0 };
   }
   const rule = o.autoStep?.rule ?? A.rule;
   const fractions: Partial<Record<Method, number>> = A.fraction[rule];
@@ -369,6 +406,7 @@ function resolveStep(o: FlowOptions, method: Method): Pick<ResolvedFlowOptions, 
     hMax,
     hMin: o.autoStep?.hMin ?? A.hMin,
     autoFraction: o.autoStep?.fraction ?? fractions[method]!,
+    autoChatter: o.autoStep?.chatter ?? (rule === 'curvature' ? (A.chatter.curvature as Partial<Record<Method, number>>)[method] ?? 0 : 0),
   };
 }
 
@@ -400,6 +438,7 @@ export function resolveFlowOptions(device: GPUDevice, o: FlowOptions): ResolvedF
     fire: {
       nDelay: fire.nDelay ?? D.fire.nDelay, fInc: fire.fInc ?? D.fire.fInc, fDec: fire.fDec ?? D.fire.fDec,
       alphaStart: fire.alphaStart ?? D.fire.alphaStart, fAlpha: fire.fAlpha ?? D.fire.fAlpha,
+      grace: fire.grace ?? D.fire.grace, power: fire.power ?? D.fire.power,
     },
     maxDisplacement: o.maxDisplacement ?? D.maxDisplacement,
     restart: Boolean(o.restart ?? D.restart),

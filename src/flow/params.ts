@@ -28,9 +28,9 @@ export function packParams(o: ResolvedFlowOptions, lengthStride: number | undefi
   return packStruct(PARAMS_FIELDS, {
     n: o.n, method: METHOD_CODES[o.method], table_base: 0,
     ...dampingFields(o.gamma),
-    inv_n: 1 / o.n, h0: o.h0, h_max: o.hMax, h_min: o.hMin, auto_frac: o.autoFraction,
+    inv_n: 1 / o.n, h0: o.h0, h_max: o.hMax, h_min: o.hMin, auto_frac: o.autoFraction, auto_chatter: o.autoChatter,
     temperature: o.temperature,
-    f_inc: o.fire.fInc, f_dec: o.fire.fDec, alpha_start: o.fire.alphaStart, f_alpha: o.fire.fAlpha, n_delay: o.fire.nDelay,
+    f_inc: o.fire.fInc, f_dec: o.fire.fDec, alpha_start: o.fire.alphaStart, f_alpha: o.fire.fAlpha, n_delay: o.fire.nDelay, fire_grace: o.fire.grace, fire_power: o.fire.power === 'centred' ? 1 : 0,
     seed_lo: o.seed[0], seed_hi: o.seed[1],
     flags, max_disp: o.maxDisplacement, length_stride: lengthStride ?? 0,
   });

@@ -17,14 +17,15 @@ export const PARAMS_FIELDS = [
   ['h0', 'f32'], ['h_max', 'f32'], ['h_min', 'f32'], ['temperature', 'f32'],
   ['f_inc', 'f32'], ['f_dec', 'f32'], ['alpha_start', 'f32'], ['f_alpha', 'f32'],
   ['n_delay', 'u32'], ['seed_lo', 'u32'], ['seed_hi', 'u32'], ['flags', 'u32'],
-  ['max_disp', 'f32'], ['auto_frac', 'f32'], ['length_stride', 'u32'], ['pad1', 'u32'],
+  ['max_disp', 'f32'], ['auto_frac', 'f32'], ['length_stride', 'u32'], ['auto_chatter', 'f32'],
+  ['fire_grace', 'u32'], ['fire_power', 'u32'], ['pad3', 'u32'], ['pad4', 'u32'],
 ] as const satisfies readonly (readonly [string, Scalar])[];
 
 /** Fields of `struct State` in order. */
 export const STATE_FIELDS = [
   ['step', 'u32'], ['h', 'f32'], ['alpha', 'f32'], ['n_pos', 'u32'],
   ['rng_counter', 'u32'], ['gamma', 'f32'], ['s', 'f32'], ['power', 'f32'],
-  ['restarts', 'u32'], ['last_energy', 'f32'], ['pad0', 'u32'], ['pad1', 'u32'],
+  ['restarts', 'u32'], ['last_energy', 'f32'], ['fire_calm', 'u32'], ['fire_reset', 'u32'],
 ] as const satisfies readonly (readonly [string, Scalar])[];
 
 export type ParamsName = (typeof PARAMS_FIELDS)[number][0];

@@ -65,7 +65,7 @@ export interface ReferenceFlowOptions {
   /** Langevin seed. Default 1. */
   seed?: ReferenceSeed;
   /** FIRE constants (defaults as in createFlow). */
-  fire?: { nDelay?: number; fInc?: number; fDec?: number; alphaStart?: number; fAlpha?: number; hMax?: number; hMin?: number };
+  fire?: { nDelay?: number; fInc?: number; fDec?: number; alphaStart?: number; fAlpha?: number; hMax?: number; hMin?: number; grace?: number; power?: 'half-step' | 'centred' };
   maxDisplacement?: number;
   /** Called after every step with the step count. */
   onStep?: (step: number, x: Float64Array, v: Float64Array, h: number) => void;
@@ -81,9 +81,9 @@ export function referenceFlow(x0: Float64Array, v0: Float64Array | undefined, o:
   const dim = o.dim;
   const n = x.length / dim;
   const gam = typeof o.gamma === 'function' ? o.gamma : () => (o.gamma as number | undefined) ?? 0.5;
-  const F = { nDelay: 5, fInc: 1.1, fDec: 0.5, alphaStart: 0.1, fAlpha: 0.99, hMax: 10 * o.h, hMin: 0.02 * o.h, ...o.fire };
+  const F = { nDelay: 5, fInc: 1.1, fDec: 0.5, alphaStart: 0.1, fAlpha: 0.99, hMax: 10 * o.h, hMin: 0.02 * o.h, grace: 0, power: 'half-step', ...o.fire };
   const key = keyOf(o.seed ?? 1);
-  let s = 0, h = o.h, alpha = F.alphaStart, nPos = 0, restarts = 0, lastEnergy = Infinity;
+  let s = 0, h = o.h, alpha = F.alphaStart, nPos = 0, restarts = 0, lastEnergy = Infinity, calm = 0;
   for (let t = 0; t < o.steps; t++) {
     const g = o.gradient(x);
     if (o.method === 'gradient') {
@@ -95,18 +95,26 @@ export function referenceFlow(x0: Float64Array, v0: Float64Array | undefined, o:
         for (let c = 0; c < dim; c++) x[i * dim + c]! += -h * g[i * dim + c]! + sigma * xi[c]!;
       }
     } else if (o.method === 'fire') {
-      let p = 0, vv = 0;
-      for (let k = 0; k < x.length; k++) { p -= g[k]! * v[k]!; vv += v[k]! * v[k]!; }
-      if (p > 0) {
+      let p = 0, vv = 0, gg = 0;
+      for (let k = 0; k < x.length; k++) { p -= g[k]! * v[k]!; vv += v[k]! * v[k]!; gg += g[k]! * g[k]!; }
+      // 'centred': the velocity at the time of the force, v(t − h/2) + h f(t)/2.
+      if (F.power === 'centred') p += 0.5 * h * gg;
+      let reset = false;
+      if (!(p > 0) && calm < F.grace) {
+        nPos = 0; // grace after a reset: no reset, no change of h or α
+      } else if (p > 0) {
         nPos++;
         if (nPos > F.nDelay) { h = Math.min(h * F.fInc, F.hMax); alpha *= F.fAlpha; }
       } else {
         nPos = 0;
         if (t >= F.nDelay) { h = Math.max(h * F.fDec, F.hMin); alpha = F.alphaStart; }
         if (vv > 0) restarts++;
+        reset = true;
+        calm = 0;
       }
+      calm++;
       for (let k = 0; k < x.length; k++) {
-        if (!(p > 0)) { x[k]! -= 0.5 * h * v[k]!; v[k] = 0; }
+        if (reset) { x[k]! -= 0.5 * h * v[k]!; v[k] = 0; }
         v[k] = v[k]! - h * g[k]!;
       }
       let v2 = 0, f2 = 0;
