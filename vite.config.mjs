@@ -36,6 +36,9 @@ export default defineConfig({
     emptyOutDir: true,
     target: 'es2022',
     chunkSizeWarningLimit: 2000,
+    // The package's Node path imports Dawn's `webgpu` package dynamically; a browser never
+    // takes it, so it stays an (unloaded) external instead of being bundled.
+    rolldownOptions: { external: ['webgpu'] },
   },
   server: { host: '127.0.0.1' },
   preview: { host: '127.0.0.1' },

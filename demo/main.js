@@ -280,6 +280,7 @@ async function restart() {
   if (gen !== state.generation) return;
   destroyRuns();
   if (!dev || lost) return;
+  clearMessage(); // a new start supersedes the last message (a refused picture, N too large)
   const presetId = ui.preset.value;
   const preset = PRESETS[presetId];
   state.preset = presetId;
@@ -290,12 +291,13 @@ async function restart() {
   const maxN = limitsFor(preset.dim);
   state.maxN = maxN;
   if (!(Number.isInteger(n) && n >= 1)) n = 1000;
-  let warn = null;
-  if (n > maxN) {
-    warn = `N = ${n.toLocaleString('en')} is beyond this device's limits for ${preset.dim}-D flows: the largest buffer a kernel may bind is ${dev.limits.maxBindingBytes.toLocaleString('en')} bytes (limited by ${dev.limits.limitedBy[preset.dim]}, ${Math.round(dev.limits.bytesPerParticle[preset.dim])} bytes per particle), so the largest N allowed is ${maxN.toLocaleString('en')}. Running with N = ${maxN.toLocaleString('en')}.`;
-    n = maxN;
-  }
   state.n = n;
+  if (n > maxN) {
+    makeStages([]);
+    showMessage('warn', `N = ${n.toLocaleString('en')} is beyond this device's limits for ${preset.dim}-D flows: the largest buffer a kernel may bind is ${dev.limits.maxBindingBytes.toLocaleString('en')} bytes (limited by ${dev.limits.limitedBy[preset.dim]}, ${Math.round(dev.limits.bytesPerParticle[preset.dim])} bytes per particle), so the largest N allowed is ${maxN.toLocaleString('en')}. Choose a smaller N.`);
+    ui.status.textContent = `N = ${n.toLocaleString('en')} too large for this device (largest ${maxN.toLocaleString('en')})`;
+    return;
+  }
   if (preset.picture && !state.target) {
     try {
       state.target = await loadTarget(await (await fetch(emblemUrl)).blob(), 'emblem.png');
@@ -348,8 +350,7 @@ async function restart() {
   }
   if (gen !== state.generation) { for (const r of runs) { r.renderer.destroy(); r.flow.destroy(); } return; }
   state.runs = runs;
-  if (warn) showMessage('warn', warn);
-  else if (state.message?.kind !== 'error' || !state.message.text.startsWith('The picture')) clearMessage();
+  clearMessage();
   lastStatsAt = 0;
   pollStats();
 }
