@@ -139,8 +139,8 @@ const state = {
 };
 window.__wgflow = state;
 let dev = null, lost = false, playing = q.get('paused') !== '1', stepOnce = 0, inFlight = 0, lastStatsAt = 0, statsBusy = false;
-let targetGpu = null; // { buffer, n, renderer per run }
-const camera = { azimuth: 0.7, elevation: 0.45, distance: 4.2 };
+let targetGpu = null; // { buffer } of the grey backdrop (target samples, cube edges)
+const camera = { azimuth: 0.7, elevation: 0.45, distance: 5.5 };
 
 function presetParams(preset) {
   const out = {};
@@ -238,6 +238,22 @@ function resizeCanvas(c) {
   if (c.width !== w || c.height !== h) { c.width = w; c.height = h; }
 }
 
+/** Points along the 12 edges of the cube [−r, r]³, `per` on each edge (dim 3, row-major). */
+function cubeEdges(r, per) {
+  const out = [];
+  for (let axis = 0; axis < 3; axis++) {
+    for (const u of [-r, r]) for (const v of [-r, r]) {
+      for (let k = 0; k <= per; k++) {
+        const t = -r + (2 * r * k) / per;
+        const p = [0, 0, 0];
+        p[axis] = t; p[(axis + 1) % 3] = u; p[(axis + 2) % 3] = v;
+        out.push(...p);
+      }
+    }
+  }
+  return new Float32Array(out);
+}
+
 // ---- The picture target.
 async function loadTarget(blob, name) {
   if (!blob.type.startsWith('image/') && !/\.(png|jpe?g)$/i.test(name)) {
@@ -332,13 +348,15 @@ async function restart() {
       });
       runs.push({ ...s, flow, ctx, renderer, steps: 0, time: 0, lastH: null, lastStep: 0, energy: NaN, energy0: NaN, points: [], colour: METHOD_COLOURS[s.method] });
     }
-    if (preset.picture) {
-      const m = state.target.samples.length / 2;
-      const buffer = device.createBuffer({ label: 'demo.target', size: state.target.samples.byteLength, usage: GPUBufferUsage.VERTEX | GPUBufferUsage.COPY_DST });
-      device.queue.writeBuffer(buffer, 0, state.target.samples);
-      targetGpu = { buffer, n: m };
-      const fake = { n: m, dim: 2, buffers: { positions: buffer } };
-      for (const r of runs) r.targetRenderer = createParticleRenderer(device, fake, { format: dev.format, size: 1, colour: GREY, view: viewFor(preset, r.canvas), targetSize: [r.canvas.width, r.canvas.height], label: 'demo.render.target' });
+    // A backdrop drawn in grey behind the particles, by the same renderer from its own vertex
+    // buffer: the picture's target samples, or the edges of the start cube in 3-D.
+    const backdrop = preset.picture ? state.target.samples : preset.dim === 3 ? cubeEdges(1, 80) : null;
+    if (backdrop) {
+      const buffer = device.createBuffer({ label: 'demo.backdrop', size: backdrop.byteLength, usage: GPUBufferUsage.VERTEX | GPUBufferUsage.COPY_DST });
+      device.queue.writeBuffer(buffer, 0, backdrop);
+      targetGpu = { buffer };
+      const fake = { n: backdrop.length / preset.dim, dim: preset.dim, buffers: { positions: buffer } };
+      for (const r of runs) r.targetRenderer = createParticleRenderer(device, fake, { format: dev.format, size: 1, colour: GREY, view: viewFor(preset, r.canvas), targetSize: [r.canvas.width, r.canvas.height], label: 'demo.render.backdrop' });
     }
     const err = await device.popErrorScope();
     if (err) throw new Error(err.message);

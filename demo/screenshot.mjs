@@ -2,10 +2,10 @@
 // Screenshots of every preset of the built demo, for docs/ and the README:
 //
 //   npm run demo:screenshot            (= npm run build, then this script)
-//   node demo/screenshot.mjs [--out docs] [--seconds 8] [--presets fokker-planck,picture] [--n 2000]
+//   node demo/screenshot.mjs [--out docs] [--steps 400] [--seconds 150] [--presets fokker-planck,picture] [--n 2000]
 //
 // Serves demo/dist/ on 127.0.0.1, opens each preset in headless Chromium (WebGPU through
-// SwiftShader where there is no GPU), lets the flows run for --seconds, and writes
+// SwiftShader where there is no GPU), lets the flows run --steps iterations (at most --seconds), and writes
 // <out>/demo-<preset>.png (the canvases and the energy plot). Prints, per preset, the
 // iterations, energies and frame rate the page reports. Exits non-zero when the page reports
 // an error or logs one.
@@ -23,7 +23,8 @@ const opt = (name, def) => {
   return i >= 0 && args[i + 1] !== undefined ? args[i + 1] : def;
 };
 const outDir = resolve(opt('--out', join(root, 'docs')));
-const seconds = Number(opt('--seconds', '8'));
+const seconds = Number(opt('--seconds', '150'));
+const steps = Number(opt('--steps', '400'));
 const n = opt('--n', '2000');
 const presets = opt('--presets', 'fokker-planck,picture,quadratic3d,langevin,aggregation,double-well,gaussian-mixture').split(',');
 
@@ -48,14 +49,18 @@ try {
     page.on('pageerror', (e) => errors.push(String(e?.message ?? e)));
     page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
     await page.setViewport({ width: 1500, height: 1000, deviceScaleFactor: 1 });
-    await page.goto(`${server.url}?preset=${preset}&n=${n}&k=4&size=2.5&m=8000`, { waitUntil: 'load' });
+    await page.goto(`${server.url}?preset=${preset}&n=${n}&k=8&size=2.5&m=8000`, { waitUntil: 'load' });
     await page.waitForFunction('window.__wgflow?.ready || window.__wgflow?.message?.kind === "error"', { timeout: 60_000 });
-    await new Promise((r) => setTimeout(r, seconds * 1000));
+    // The quadratic collapses to a point within ~100 iterations: show it on the way.
+    const want = preset === 'quadratic3d' ? Math.min(steps, 48) : steps;
+    await page.waitForFunction((k) => window.__wgflow.message?.kind === 'error' || (window.__wgflow.runs.length > 0 && window.__wgflow.runs.every((r) => r.steps >= k)), { timeout: seconds * 1000, polling: 500 }, want)
+      .catch(() => console.error(`${preset}: fewer than ${want} iterations after ${seconds} s; the picture shows where the flows got`));
+    await new Promise((r) => setTimeout(r, 600)); // one more stats readout for the labels and the plot
     const s = await page.evaluate(() => {
       const w = window.__wgflow;
       return { message: w.message, fps: w.fps, runs: w.runs.map((r) => ({ method: r.method, steps: r.steps, energy0: r.energy0, energy: r.energy })) };
     });
-    if (preset === 'picture') await page.click('#scale'); // show the log axis once
+    if (preset === 'quadratic3d') await page.click('#scale'); // the log axis, F_min = 0 known
     await new Promise((r) => setTimeout(r, 400));
     const left = await page.$('#left');
     const file = join(outDir, `demo-${preset}.png`);

@@ -288,6 +288,23 @@ describe('the demo page in headless Chromium (built with Vite from the package)'
     expectNoErrors();
   }, 180_000);
 
+  it('no WebGPU: the page says what to do in each major browser', async () => {
+    await setup();
+    const p = await browser!.newPage();
+    const errs: string[] = [];
+    p.on('pageerror', (e) => errs.push(String((e as Error).message ?? e)));
+    p.on('console', (m) => { if (m.type() === 'error') errs.push(m.text()); });
+    await p.evaluateOnNewDocument(() => { Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined, configurable: true }); });
+    await p.goto(`${server!.url}demo/`, { waitUntil: 'load' });
+    await p.waitForFunction('window.__wgflow?.error === "no-webgpu"', { timeout: 30_000 });
+    const text = await p.$eval('#message', (el) => (el as HTMLElement).innerText);
+    for (const browserName of ['Chrome', 'Edge', 'Firefox', 'Safari']) expect(text).toContain(browserName);
+    expect(text).toMatch(/secure context/);
+    expect(await p.$eval('#message', (el) => getComputedStyle(el).display)).not.toBe('none');
+    expect(errs).toEqual([]);
+    await p.close();
+  }, 60_000);
+
   it("the README's embedding example draws a moving flow with createParticleRenderer", async () => {
     await setup();
     const p = await browser!.newPage();
