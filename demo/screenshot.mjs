@@ -1,14 +1,15 @@
 #!/usr/bin/env node
-// Headless screenshot of the demo (and a smoke check that it runs):
+// Screenshots of every preset of the built demo, for docs/ and the README:
 //
-//   npm run build && node demo/screenshot.mjs [--out demo/screenshot.png] [--seconds 3]
-//       [--methods gradient,accelerated,steering] [--query "h=0.02&gamma=0.5&n=10000"]
+//   npm run demo:screenshot            (= npm run build, then this script)
+//   node demo/screenshot.mjs [--out docs] [--steps 400] [--seconds 150] [--presets fokker-planck,picture] [--n 2000]
 //
-// Serves the repository root on 127.0.0.1, opens /demo/ in headless Chromium (WebGPU through
-// SwiftShader where there is no GPU), runs each method for --seconds from the same start (so
-// the energy plot holds one curve per method), and writes a PNG. Prints the demo's own numbers
-// (steps, stats read, fps, adapter) as JSON. Exits non-zero when the demo reports an error.
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+// Serves demo/dist/ on 127.0.0.1, opens each preset in headless Chromium (WebGPU through
+// SwiftShader where there is no GPU), lets the flows run --steps iterations (at most --seconds), and writes
+// <out>/demo-<preset>.png (the canvases and the energy plot). Prints, per preset, the
+// iterations, energies and frame rate the page reports. Exits non-zero when the page reports
+// an error or logs one.
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,54 +22,53 @@ const opt = (name, def) => {
   const i = args.indexOf(name);
   return i >= 0 && args[i + 1] !== undefined ? args[i + 1] : def;
 };
-const out = resolve(opt('--out', join(root, 'demo/screenshot.png')));
-const seconds = Number(opt('--seconds', '3'));
-const query = opt('--query', 'h=0.02&gamma=0.5');
-const methods = opt('--methods', 'gradient,accelerated,steering').split(',');
+const outDir = resolve(opt('--out', join(root, 'docs')));
+const seconds = Number(opt('--seconds', '150'));
+const steps = Number(opt('--steps', '400'));
+const n = opt('--n', '2000');
+const presets = opt('--presets', 'fokker-planck,picture,quadratic3d,langevin,aggregation,double-well,gaussian-mixture').split(',');
 
-if (!existsSync(join(root, 'dist/src/index.js'))) {
-  console.error('dist/src/index.js is missing: run `npm run build` first.');
+if (!existsSync(join(root, 'demo/dist/index.html'))) {
+  console.error('demo/dist/index.html is missing: run `npm run build` first.');
   process.exit(1);
 }
 if (!existsSync(CHROMIUM_PATH)) {
   console.error(`Chromium not found at ${CHROMIUM_PATH} (set WGFLOW_CHROMIUM).`);
   process.exit(1);
 }
+mkdirSync(outDir, { recursive: true });
 
-const server = await serve({ root });
+const server = await serve({ root: join(root, 'demo/dist') });
 const profile = mkdtempSync(join(tmpdir(), 'wgflow-demo-profile-'));
 const browser = await puppeteer.launch({ executablePath: CHROMIUM_PATH, headless: true, userDataDir: profile, args: CHROMIUM_WEBGPU_ARGS });
 let failed = false;
 try {
-  const page = await browser.newPage();
-  await page.setViewport({ width: 1120, height: 900, deviceScaleFactor: 1 });
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(String(e?.message ?? e)));
-  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
-  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-  const state = () => page.evaluate(() => {
-    const d = window.wgflowDemo;
-    return d && { ready: d.ready, steps: d.steps, statsCount: d.statsCount, fps: d.fps, stepsPerSecond: d.stepsPerSecond, adapter: d.adapter, error: d.error };
-  });
-
-  const runs = {};
-  await page.goto(`${server.url}demo/?method=${methods[0]}${query ? `&${query}` : ''}`, { waitUntil: 'load' });
-  for (const [i, method] of methods.entries()) {
-    // Each later method restarts the flow from the same start; earlier curves stay on the plot.
-    if (i > 0) await page.select('#method', method);
-    await page.waitForFunction(() => window.wgflowDemo?.ready || window.wgflowDemo?.error, { timeout: 30_000 }).catch((e) => {
-      throw new Error(`the demo did not start (${method}): ${errors.join('; ') || e.message}`);
+  for (const preset of presets) {
+    const page = await browser.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(String(e?.message ?? e)));
+    page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+    await page.setViewport({ width: 1500, height: 1000, deviceScaleFactor: 1 });
+    await page.goto(`${server.url}?preset=${preset}&n=${n}&k=8&size=2.5&m=8000`, { waitUntil: 'load' });
+    await page.waitForFunction('window.__wgflow?.ready || window.__wgflow?.message?.kind === "error"', { timeout: 60_000 });
+    // The quadratic collapses to a point within ~100 iterations: show it on the way.
+    const want = preset === 'quadratic3d' ? Math.min(steps, 48) : steps;
+    await page.waitForFunction((k) => window.__wgflow.message?.kind === 'error' || (window.__wgflow.runs.length > 0 && window.__wgflow.runs.every((r) => r.steps >= k)), { timeout: seconds * 1000, polling: 500 }, want)
+      .catch(() => console.error(`${preset}: fewer than ${want} iterations after ${seconds} s; the picture shows where the flows got`));
+    await new Promise((r) => setTimeout(r, 600)); // one more stats readout for the labels and the plot
+    const s = await page.evaluate(() => {
+      const w = window.__wgflow;
+      return { message: w.message, fps: w.fps, runs: w.runs.map((r) => ({ method: r.method, steps: r.steps, energy0: r.energy0, energy: r.energy })) };
     });
-    await sleep(seconds * 1000);
-    runs[method] = await state();
+    if (preset === 'quadratic3d') await page.click('#scale'); // the log axis, F_min = 0 known
+    await new Promise((r) => setTimeout(r, 400));
+    const left = await page.$('#left');
+    const file = join(outDir, `demo-${preset}.png`);
+    await left.screenshot({ path: file, type: 'png' });
+    console.log(JSON.stringify({ preset, file, ...s, errors }));
+    if (errors.length || s.message?.kind === 'error') failed = true;
+    await page.close();
   }
-  // Pause and step once, so that the particles, the plot and the status show the same step.
-  await page.click('#stepOnce');
-  await sleep(1500);
-  runs.final = await state();
-  await page.screenshot({ path: out });
-  console.log(JSON.stringify({ out, runs, pageErrors: errors }, null, 2));
-  failed = errors.length > 0 || Object.values(runs).some((r) => !r || r.error || !r.statsCount || !r.steps);
 } finally {
   await browser.close();
   await server.close();

@@ -5,7 +5,7 @@
 //
 // Serves <dir> (default: the repository root) on http://127.0.0.1:PORT/ only. 127.0.0.1 is a
 // secure context, which WebGPU (navigator.gpu) requires; file:// and about:blank are not.
-// Build first (`npm run build`) so that /dist/src/index.js exists, then open /demo/.
+// `npm run demo` runs it with --root demo/dist (the Vite build of the demo page).
 import http from 'node:http';
 import { createReadStream, statSync } from 'node:fs';
 import { dirname, extname, join, resolve, sep } from 'node:path';
@@ -127,8 +127,10 @@ if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1]
   }
   const port = Number(opt('--port', process.env.PORT ?? '8080'));
   const s = await serve({ root: opt('--root', undefined), port, log: args.includes('--log') });
-  console.log(`wgflow: serving ${opt('--root', 'the repository root')} at ${s.url}`);
-  console.log(`        demo: ${s.url}demo/   (run \`npm run build\` first so that dist/src/index.js exists)`);
+  const root = opt('--root', undefined);
+  console.log(`wgflow: serving ${root ?? 'the repository root'} at ${s.url}`);
+  if (root && /demo[\\/]dist[\\/]?$/.test(root)) console.log(`        the demo: ${s.url}   (built by \`npm run build\`; Ctrl-C stops the server)`);
+  else console.log(`        (\`npm run demo\` builds and serves the demo page from demo/dist/)`);
   const stop = () => s.close().then(() => process.exit(0));
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);

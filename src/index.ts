@@ -18,3 +18,4 @@ export * from './neighbors.js';
 export { klToSamples, klReference, KL_EPSILON, type KlToSamplesOptions, type KlReferenceOptions, type KlReferenceResult } from './energies/kl.js';
 export { targetDensity, annealedTarget, medianSpacing, buildTargetLattice, type TargetDensityOptions, type AnnealedTargetOptions, type AnnealedTarget, type TargetLattice } from './energies/target.js';
 export { pictureScheme, runPictureFlow, type PictureScheme, type PictureSchemeOptions, type PictureFlowOptions, type PictureRun, type PictureRecord } from './picture.js';
+export { createParticleRenderer, type ParticleRenderer, type ParticleRendererOptions, type ParticleView, type Rgba } from './render/particles.js';
