@@ -165,7 +165,10 @@ function issueText(iss: z.core.$ZodIssue): string {
       return `${where}: must be ${iss.values.map((v) => JSON.stringify(v)).join(', ')} (got ${got(input)})`;
     case 'invalid_union': {
       const d = iss as unknown as { discriminator?: string; options?: unknown[] };
-      if (d.discriminator) return `${where}: must be one of ${(d.options ?? []).map((v) => JSON.stringify(v)).join(', ')} (got ${got(input)})`;
+      if (d.discriminator) {
+        const v = input && typeof input === 'object' ? (input as Record<string, unknown>)[d.discriminator] : input;
+        return `${where}: must be one of ${(d.options ?? []).map((o) => JSON.stringify(o)).join(', ')} (got ${got(v)})`;
+      }
       return `${where}: ${iss.message}${input !== undefined ? ` (got ${got(input)})` : ''}`;
     }
     case 'unrecognized_keys':
