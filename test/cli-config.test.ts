@@ -50,8 +50,9 @@ describe('config schema errors', () => {
     expect(err({ ...base(), runs: [{ label: 'g', method: 'newton', h: 0.1 }] })).toContain('runs[0].method: must be "gradient", "accelerated", "steering", "langevin", "fire" (got "newton")');
     expect(err({ ...base(), energy: [{ term: 'magic' }] })).toContain('energy[0].term: must be one of "quadratic", "doubleWell", "gaussianMixture", "entropy", "interaction" (got "magic")');
     expect(err({ ...base(), energy: [{ term: 'entropy', k: 9 }] })).toContain('energy[0].k: must be ≤ 8 (got 9)');
-    expect(err({ ...base(), runs: [{ label: 'g', method: 'gradient', h: -1 }] })).toContain("runs[0].h: must be a number > 0 or 'auto'");
-    expect(err({ ...base(), runs: [{ label: 'g', method: 'accelerated', h: 0.1, gamma: -2 }] })).toContain("runs[0].gamma: must be a number ≥ 0, 'auto' or 'paper'");
+    expect(err({ ...base(), runs: [{ label: 'g', method: 'gradient', h: -1 }] })).toContain('runs[0].h: must be > 0 (got -1)');
+    expect(err({ ...base(), runs: [{ label: 'g', method: 'accelerated', h: 0.1, gamma: -2 }] })).toContain('runs[0].gamma: must be ≥ 0 (got -2)');
+    expect(err({ ...base(), runs: [{ label: 'g', method: 'accelerated', h: 0.1, gamma: 'high' }] })).toContain("runs[0].gamma: must be a number ≥ 0, 'auto' or 'paper'");
     expect(err({ ...base(), runs: [] })).toContain('runs: needs at least 1 entry');
     expect(err({ ...base(), init: { kind: 'two-quadrants' }, dim: 3 })).toContain("init.kind: 'two-quadrants' is for dim 2 (dim is 3; use 'uniform' or 'gaussian')");
     expect(err({ ...base(), runs: [{ label: 'l', method: 'langevin', h: 'auto' }] })).toContain("runs[0].h: 'auto' is not for langevin (give a number > 0)");
