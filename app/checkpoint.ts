@@ -244,13 +244,7 @@ export async function readCheckpoint(path: string): Promise<CheckpointPayload> {
   const n = config.n, dim = config.dim;
   const decode = (r: z.infer<typeof RECORD>, where: string): FlowRecord => ({
     ...r,
-    snapshots: r.snapshots.map((s) => {
-      try {
-        return { step: s.step, positions: f32(s.positions, `${where} snapshot at step ${s.step}`, n * dim) };
-      } catch (e) {
-        return bad(`mismatched: ${(e as Error).message} (N = ${n}, dim = ${dim})`);
-      }
-    }),
+    snapshots: r.snapshots.map((s) => ({ step: s.step, positions: f32(s.positions, `${where} snapshot at step ${s.step}`, n * dim) })),
   });
   if (p.runIndex > config.runs.length) bad(`malformed payload: runIndex ${p.runIndex} but the config has ${config.runs.length} flows`);
   if (p.completed.length !== p.runIndex) bad(`malformed payload: ${p.completed.length} finished flows but runIndex ${p.runIndex}`);
@@ -276,5 +270,11 @@ export async function readCheckpoint(path: string): Promise<CheckpointPayload> {
       return bad(`mismatched: ${(e as Error).message} (N = ${n}, dim = ${dim})`);
     }
   }
-  return { ...p, config, completed: p.completed.map((r, j) => decode(r, config.runs[j]?.label ?? `flow ${j}`)), current };
+  let completed: FlowRecord[];
+  try {
+    completed = p.completed.map((r, j) => decode(r, config.runs[j]?.label ?? `flow ${j}`));
+  } catch (e) {
+    return bad(`mismatched: ${(e as Error).message} (N = ${n}, dim = ${dim})`);
+  }
+  return { ...p, config, completed, current };
 }

@@ -174,16 +174,16 @@ export async function runConfig(config: RunConfig, o: RunConfigOptions): Promise
         const blowUp = (what: string, step: number) => new RunStop(
           `wgflow: run: ${where()}: the flow blew up: ${what} (method ${run.method}, h = ${run.h}); ${checkpointText()}; ` +
           `use a smaller step (e.g. --h ${typeof run.h === 'number' ? run.h / 10 : 0.001})${run.method !== 'langevin' ? ' or the automatic step --h auto (it needs an entropy term)' : ''}`, EXIT_BLOWUP, lastCheckpoint?.path);
-        const classify = async (e: Error, step: number): Promise<Error> => {
+        const classify = async (e: Error, step: number, from?: number): Promise<Error> => {
           // device.lost resolves a little after the failing call: give it a moment.
           if (!lost) await Promise.race([device.lost, new Promise((r) => setTimeout(r, 250))]);
-          if (lost) return deviceLost(step);
+          if (lost) return deviceLost(step, from);
           const m = /non-finite position or velocity at step (\d+)/.exec(e.message);
           if (m) return blowUp(`a non-finite position or velocity at step ${m[1]}`, Number(m[1]));
           return e;
         };
-        const deviceLost = (step: number) => new RunStop(
-          `wgflow: run: ${where()}: the GPU device was lost near step ${step} (${lost ?? 'destroyed'}); ${checkpointText()}`, EXIT_DEVICE_LOST, lastCheckpoint?.path);
+        const deviceLost = (step: number, from?: number) => new RunStop(
+          `wgflow: run: ${where()}: the GPU device was lost ${from !== undefined && from < step ? `during steps ${from} to ${step}` : `at step ${step}`} (${lost ?? 'destroyed'}); ${checkpointText()}`, EXIT_DEVICE_LOST, lastCheckpoint?.path);
 
         let step = 0;
         if (resumed) {
@@ -227,9 +227,9 @@ export async function runConfig(config: RunConfig, o: RunConfigOptions): Promise
             if (o.loseDeviceAt !== undefined && step === o.loseDeviceAt) device.destroy();
             await f.step(next - step);
           } catch (e) {
-            throw await classify(e as Error, next);
+            throw await classify(e as Error, next, step);
           }
-          if (lost) throw deviceLost(next);
+          if (lost) throw deviceLost(next, step);
           record.stepMs += performance.now() - ts;
           step = next;
           if (step % every === 0 || step === total) {
