@@ -13,8 +13,9 @@
  * adapter, the finished flows' recorded rows and snapshots, and for the flow in progress its
  * recorded rows, its positions, velocities and the raw GPU State struct (step, h, α, RNG
  * counter, damping, FIRE power and restarts, last energy; base64 of the exact bytes, with the
- * decoded fields beside them for people), and each energy term's weight and annealing
- * progress. Writes are atomic: a temporary file in the same folder, fsync, rename, fsync of the
+ * decoded fields beside them for people), the kernel terms' persistent buffers (the lazy
+ * neighbour grid of an entropy or KL term: its last build), and each energy term's weight and
+ * annealing progress. Writes are atomic: a temporary file in the same folder, fsync, rename, fsync of the
  * folder. Reading checks the magic line, the format version, the length (truncation), the
  * SHA-256 checksum (corruption) and the payload's shape before anything runs.
  */
@@ -61,6 +62,8 @@ export interface FlowState {
   velocities: Float32Array;
   /** Raw bytes of the GPU State struct. */
   state: Uint8Array;
+  /** The kernel terms' persistent GPU buffers (the lazy neighbour grids), as flow.checkpoint() read them. */
+  kernels: Uint8Array[];
   /** The State fields decoded (for people and messages; `state` is what is restored). */
   stateFields: Record<string, number>;
   /** Current weight of every energy term, in config order. */
@@ -120,7 +123,10 @@ export function payloadText(p: CheckpointPayload): string {
     completed: p.completed.map(recordJson),
     current: p.current && {
       record: recordJson(p.current.record),
-      flow: { ...p.current.flow, positions: b64(p.current.flow.positions), velocities: b64(p.current.flow.velocities), state: b64(p.current.flow.state) },
+      flow: {
+        ...p.current.flow, positions: b64(p.current.flow.positions), velocities: b64(p.current.flow.velocities), state: b64(p.current.flow.state),
+        kernels: p.current.flow.kernels.map(b64),
+      },
     },
   });
 }
@@ -181,7 +187,7 @@ const PAYLOAD = z.strictObject({
     record: RECORD,
     flow: z.strictObject({
       dim: z.number().int(), n: z.number().int(), method: z.string(),
-      positions: z.string(), velocities: z.string(), state: z.string(),
+      positions: z.string(), velocities: z.string(), state: z.string(), kernels: z.array(z.string()),
       stateFields: z.record(z.string(), num),
       weights: z.array(num),
       anneal: z.array(z.strictObject({ term: z.number().int().min(0), progress: num })),
@@ -264,6 +270,7 @@ export async function readCheckpoint(path: string): Promise<CheckpointPayload> {
           positions: f32(f.positions, 'positions', n * dim),
           velocities: f32(f.velocities, 'velocities', n * dim),
           state: fromB64(f.state, 'the State struct'),
+          kernels: f.kernels.map((k, j) => fromB64(k, `kernel buffer ${j}`)),
         },
       };
     } catch (e) {

@@ -188,7 +188,7 @@ export async function runConfig(config: RunConfig, o: RunConfigOptions): Promise
         let step = 0;
         if (resumed) {
           try {
-            f.restore({ dim: resumed.flow.dim, n: resumed.flow.n, method: run.method, positions: resumed.flow.positions, velocities: resumed.flow.velocities, state: resumed.flow.state });
+            f.restore({ dim: resumed.flow.dim, n: resumed.flow.n, method: run.method, positions: resumed.flow.positions, velocities: resumed.flow.velocities, state: resumed.flow.state, kernels: resumed.flow.kernels });
           } catch (e) {
             throw new Error(`wgflow: resume: mismatched checkpoint: ${(e as Error).message.replace(/^wgflow: /, '')}; resume with the wgflow version that wrote it`);
           }
@@ -205,7 +205,7 @@ export async function runConfig(config: RunConfig, o: RunConfigOptions): Promise
         const writeCp = async (reason: string) => {
           const cp = await f.checkpoint();
           const flowState: FlowState = {
-            dim: cp.dim, n: cp.n, method: cp.method, positions: cp.positions, velocities: cp.velocities, state: cp.state,
+            dim: cp.dim, n: cp.n, method: cp.method, positions: cp.positions, velocities: cp.velocities, state: cp.state, kernels: cp.kernels ?? [],
             stateFields: decodeState(cp.state), weights: [...weights],
             anneal: config.energy.flatMap((t, j) => (t.anneal ? [{ term: j, progress: Math.min(1, (Math.floor(step / every) * every) / t.anneal.steps) }] : [])),
           };

@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { getDevice, type DeviceResult } from '../src/index.js';
+import { createFlow, entropy, gaussian, getDevice, klToSamples, quadratic, twoQuadrants, type DeviceResult } from '../src/index.js';
 import { parseConfig, type RunConfig } from '../app/config.js';
 import { checkpointBytes, readCheckpoint, type CheckpointPayload } from '../app/checkpoint.js';
 import { EXIT_BLOWUP, EXIT_DEVICE_LOST, EXIT_SIGINT, runConfig, RunStop, type RunConfigOptions } from '../app/run.js';
@@ -63,9 +63,12 @@ async function expectSameRun(a: string, b: string, ra: Awaited<ReturnType<typeof
   ra.records.forEach((r, j) => r.snapshots.forEach((s, k) => {
     expect(bytes(rb.records[j]!.snapshots[k]!.positions).equals(bytes(s.positions)), `${r.label} positions at step ${s.step}`).toBe(true);
   }));
-  // The final stats (energy, terms, moments, h, FIRE α, restarts) too.
-  const strip = (x: Record<string, unknown> | undefined) => { const { kernels: _k, ...rest } = x ?? {}; return rest; };
-  expect(rb.records.map((r) => strip(r.final))).toEqual(ra.records.map((r) => strip(r.final)));
+  // The final diagnostics of summary.json too: stats (energy, terms, moments, h, FIRE α,
+  // restarts) and the kernels' (the lazy neighbour grid's cell size, buckets, search work),
+  // which the checkpoint's kernel buffers make repeat.
+  const final = (dir: string) => (JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as { final: unknown }).final;
+  expect(final(b)).toEqual(final(a));
+  expect(rb.records.map((r) => r.final)).toEqual(ra.records.map((r) => r.final));
 }
 
 describe('resume equals the uninterrupted run bit for bit (GPU)', () => {
@@ -113,6 +116,40 @@ describe('resume equals the uninterrupted run bit for bit (GPU)', () => {
     expect([cp.reason, cp.total, cp.current!.flow.stateFields.step]).toEqual(['interval', 30, 24]);
     const rb = await run(c30, b, { resume: cp, total: 40, checkpointEvery: 8 });
     await expectSameRun(a, b, ra, rb);
+  });
+});
+
+describe('flow.checkpoint() / restore() carry the kernels\' lazy neighbour grids (GPU)', () => {
+  it('an entropy term and a KL monitor: after restore, later diagnostics (grid cell size, buckets, search work) repeat exactly', async () => {
+    const x0 = twoQuadrants(256, { seed: 5 });
+    const samples = gaussian(300, 2, { std: 0.7, seed: 2 });
+    const opts = { dim: 2, positions: x0, energy: [quadratic(), entropy()], monitor: [klToSamples(samples)], method: 'accelerated' as const, h: 'auto' as const };
+    const a = await createFlow(d.device, opts);
+    const b = await createFlow(d.device, opts);
+    try {
+      await a.step(14);
+      const cp = await a.checkpoint();
+      // The entropy's and the monitor's particle grids.
+      expect(cp.kernels!.length).toBeGreaterThanOrEqual(2);
+      await a.step(16);
+      const [sa, da] = [await a.stats(), await a.diagnostics()];
+      b.restore(cp);
+      await b.step(16);
+      const [sb, db] = [await b.stats(), await b.diagnostics()];
+      expect(db).toEqual(da);
+      expect(sb).toEqual(sa);
+      expect(Buffer.from((await b.positions()).buffer).equals(Buffer.from((await a.positions()).buffer))).toBe(true);
+      // Kernel state of another energy is refused.
+      const c = await createFlow(d.device, { ...opts, monitor: [] });
+      try {
+        expect(() => c.restore(cp)).toThrow(/wgflow: checkpoint kernel state has \d+ buffers .*; this flow's kernels have \d+ .*a checkpoint of another energy or wgflow version/);
+      } finally {
+        c.destroy();
+      }
+    } finally {
+      a.destroy();
+      b.destroy();
+    }
   });
 });
 
