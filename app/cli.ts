@@ -333,8 +333,12 @@ function testHook(name: string): number | undefined {
 
 /** `wgflow run <preset | config.json>`. */
 async function runCommand(base: RunConfig, preset: Preset | undefined, flags: Flags, context: string): Promise<void> {
+  if ((base.job ?? 'run') === 'converge') {
+    // --n, --steps (the step cap) and --every go to the main job's options, as for wgflow converge.
+    const { n: _n, steps: _s, every: _e, ...rest } = flags;
+    return convergeJob(applyRunFlags(base, rest, context), preset, flags);
+  }
   const config = applyRunFlags(base, flags, context);
-  if ((config.job ?? 'run') === 'converge') return convergeJob(config, preset, flags);
   const checkpointEvery = checkpointEveryOf(flags, config.steps, config.every);
   const out = textFlag(flags, 'out') ?? join('out', config.name);
   const d = await device();

@@ -163,6 +163,20 @@ describe('wgflow runs with flags before the command (GPU)', () => {
     }
   });
 
+  it('wgflow run main (npm start) is the main job: --n and --steps (the step cap) reach it, outputs fokker-planck-*', async () => {
+    const out = join(tmp, 'main');
+    const log = vi.spyOn(console, 'log').mockImplementation(() => {});
+    try {
+      await main(['run', 'main', '--n', '64', '--steps', '10', '--every', '5', '--method', 'gradient,fire', '--out', out]);
+    } finally {
+      log.mockRestore();
+    }
+    const rep = JSON.parse(readFileSync(join(out, 'fokker-planck-report.json'), 'utf8')) as { n: number; maxSteps: number; every: number; runs: { label: string }[] };
+    expect([rep.n, rep.maxSteps, rep.every]).toEqual([64, 10, 5]);
+    expect(rep.runs.map((r) => r.label)).toEqual(['gradient', 'fire']);
+    expect(JSON.parse(readFileSync(join(process.cwd(), 'package.json'), 'utf8')).scripts.start).toBe('npm run build --silent && node dist/app/cli.js run main');
+  }, 120_000);
+
   it('wgflow --out DIR picture --n 64 --m 256 --steps 20 writes its snapshots, KL curve and summary to DIR', async () => {
     const out = join(tmp, 'picture');
     const log = vi.spyOn(console, 'log').mockImplementation(() => {});
