@@ -40,9 +40,9 @@ interface Child {
 }
 
 /** Spawns the command; `stopWith` is sent once the first progress line of a flow has appeared (plus `delayMs`). */
-function wgflow(args: string[], stopWith?: NodeJS.Signals, delayMs = 1500): Promise<Child> {
+function wgflow(args: string[], stopWith?: NodeJS.Signals, delayMs = 1500, env: Record<string, string> = {}): Promise<Child> {
   return new Promise((ok, bad) => {
-    const child = spawn(process.execPath, [join(tmp, 'dist/app/cli.js'), ...args], { cwd: tmp, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [join(tmp, 'dist/app/cli.js'), ...args], { cwd: tmp, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     let stdout = '', stderr = '', sent = false;
     child.stdout.on('data', (b: Buffer) => { stdout += b; });
     child.stderr.on('data', (b: Buffer) => {
@@ -100,5 +100,17 @@ describe('Ctrl-C on a spawned wgflow run (GPU)', () => {
     expect(stopped.code, all).toBe(143);
     expect(all).toMatch(/stopped by SIGTERM at sig flow steering step \d+; checkpoint written to term\/checkpoint\.wgflow/);
     expect((await readCheckpoint(join(tmp, 'term', 'checkpoint.wgflow'))).reason).toBe('SIGTERM');
+  });
+
+  it('a device lost inside the run (WGFLOW_TEST_LOSE_DEVICE_AT) exits with 4 naming the last checkpoint; resuming it gives the uninterrupted run', async () => {
+    const lost = await wgflow(['run', 'sig.json', '--steps', '60', '--checkpoint-every', '20', '--out', 'lost'], undefined, 0, { WGFLOW_TEST_LOSE_DEVICE_AT: '25' });
+    const all = lost.stdout + lost.stderr;
+    expect(lost.code, all).toBe(4);
+    expect(all).toMatch(/the GPU device was lost (during steps 25 to 30|at step 30) \(destroyed: [^)]*\); the last checkpoint is lost\/checkpoint\.wgflow \(flow steering, step 20\); resume with: wgflow resume lost\/checkpoint\.wgflow/);
+    const resumed = await wgflow(['resume', join('lost', 'checkpoint.wgflow'), '--out', 'lost-res']);
+    expect(resumed.code, resumed.stdout + resumed.stderr).toBe(0);
+    const base = await wgflow(['run', 'sig.json', '--steps', '60', '--out', 'lost-base']);
+    expect(base.code).toBe(0);
+    for (const f of ['energy.csv', 'energy.json']) expect(readFileSync(join(tmp, 'lost-res', f), 'utf8'), f).toBe(readFileSync(join(tmp, 'lost-base', f), 'utf8'));
   });
 });
