@@ -79,7 +79,7 @@ export interface CheckpointPayload {
   total: number;
   /** Checkpoint interval in steps (0: only on a signal). */
   checkpointEvery: number;
-  /** Output folder of the run. */
+  /** Output folder of the run (absolute). */
   out: string;
   adapter: { summary: string; info: Record<string, string> };
   /** Why it was written: 'interval', 'SIGINT', 'SIGTERM'. */
@@ -116,7 +116,12 @@ function recordJson(r: FlowRecord) {
   return { ...r, snapshots: r.snapshots.map((s) => ({ step: s.step, positions: b64(s.positions) })) };
 }
 
-/** The payload as JSON text (typed arrays as base64 of their little-endian bytes). */
+/**
+ * The payload as JSON text (typed arrays as base64 of their little-endian bytes).
+ *
+ * @example
+ * const text = payloadText(payload); // JSON, arrays as base64
+ */
 export function payloadText(p: CheckpointPayload): string {
   return JSON.stringify({
     ...p,
@@ -131,7 +136,12 @@ export function payloadText(p: CheckpointPayload): string {
   });
 }
 
-/** The file's bytes: magic line, header with length and checksum, payload. */
+/**
+ * The file's bytes: magic line, header with length and checksum, payload.
+ *
+ * @example
+ * await writeFile('x.wgflow', checkpointBytes(payload)); // not atomic: use writeCheckpoint
+ */
 export function checkpointBytes(p: CheckpointPayload): Buffer {
   const payload = Buffer.from(payloadText(p), 'utf8');
   const sha256 = createHash('sha256').update(payload).digest('hex');
@@ -141,6 +151,9 @@ export function checkpointBytes(p: CheckpointPayload): Buffer {
 /**
  * Writes a checkpoint atomically: `<path>.tmp` in the same folder, fsync, rename over `path`,
  * fsync of the folder. A crash leaves the previous checkpoint or the new one, never a mix.
+ *
+ * @example
+ * await writeCheckpoint('out/q/checkpoint.wgflow', payload);
  */
 export async function writeCheckpoint(path: string, p: CheckpointPayload): Promise<void> {
   const bytes = checkpointBytes(p);
@@ -201,6 +214,9 @@ const PAYLOAD = z.strictObject({
  * to do>` for a file that is missing, not a checkpoint, of another format version, truncated,
  * corrupt (checksum), or whose contents do not fit its configuration (dim, N, arrays). The
  * size of the State bytes is checked by `flow.restore()`.
+ *
+ * @example
+ * const cp = await readCheckpoint('out/q/checkpoint.wgflow'); // cp.current?.flow.stateFields.step
  */
 export async function readCheckpoint(path: string): Promise<CheckpointPayload> {
   const bad = (what: string, fix = 'start the run again or resume from another checkpoint'): never => {

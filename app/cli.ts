@@ -93,14 +93,24 @@ const COMMAND_FLAGS: Record<Command, FlagSpecs> = {
 };
 const ALL_FLAGS: FlagSpecs = { ...RUN_FLAGS, ...COMPARE_FLAGS, ...PICTURE_FLAGS, ...CONVERGE_FLAGS };
 
-/** The presets `wgflow run` takes (those with a run configuration: all but picture). */
+/**
+ * The presets `wgflow run` takes (those with a run configuration: all but picture).
+ *
+ * @example
+ * runnablePresets(); // ['quadratic', 'fokker-planck', 'paper-fp', 'paper-quadratic', 'quadratic-tuned', 'main']
+ */
 export function runnablePresets(): string[] {
   return Object.keys(PRESETS).filter((p) => PRESETS[p]!.config);
 }
 
 const strip = (s: FlagSpecs) => Object.fromEntries(Object.entries(s).filter(([k]) => k !== 'help'));
 
-/** The usage text (`wgflow --help`): every command, its flags, the exit codes and the presets. */
+/**
+ * The usage text (`wgflow --help`): every command, its flags, the exit codes and the presets.
+ *
+ * @example
+ * console.log(usage());
+ */
 export function usage(): string {
   return [
     `usage: wgflow run <preset | config.json> ${flagUsage(strip(RUN_FLAGS))}`,
@@ -126,7 +136,12 @@ function presetLines(): string[] {
   return Object.values(PRESETS).map((p) => `  ${Object.keys(PRESETS).find((k) => PRESETS[k] === p)!.padEnd(16)} ${p.description}`);
 }
 
-/** The help of one command (`wgflow <command> --help`). */
+/**
+ * The help of one command (`wgflow <command> --help`).
+ *
+ * @example
+ * console.log(commandHelp('run'));
+ */
 export function commandHelp(command: Command): string {
   switch (command) {
     case 'run': return [
@@ -281,7 +296,12 @@ function flagValues(flags: Flags) {
   };
 }
 
-/** The config with the run flags applied (--n, --steps, --every, --method, --h, --gamma, --seed), validated again. */
+/**
+ * The config with the run flags applied (--n, --steps, --every, --method, --h, --gamma, --seed), validated again.
+ *
+ * @example
+ * applyRunFlags(PRESETS.quadratic.config!, { n: '200', method: 'fire', h: '0.01' }, 'quadratic').runs; // [{ label: 'fire', method: 'fire', h: 0.01 }]
+ */
 export function applyRunFlags(config: RunConfig, flags: Flags, source: string): RunConfig {
   const v = flagValues(flags);
   const c: RunConfig = structuredClone(config);

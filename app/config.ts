@@ -17,7 +17,12 @@ import {
   type EnergyTerm, type Method,
 } from '../src/index.js';
 
-/** The methods of createFlow, in the order the help lists them. */
+/**
+ * The methods of createFlow, in the order the help lists them.
+ *
+ * @example
+ * METHODS.includes('fire'); // true
+ */
 export const METHODS = ['gradient', 'accelerated', 'steering', 'langevin', 'fire'] as const satisfies readonly Method[];
 
 /** A strict object: an unknown field is an error that lists the allowed fields. */
@@ -88,7 +93,12 @@ const RUN_SCHEMA = strict({
   maxDisplacement: nonNegative().optional(),
 });
 
-/** The schema of a run configuration (see the module header and README "The wgflow command"). */
+/**
+ * The schema of a run configuration (see the module header and README "The wgflow command").
+ *
+ * @example
+ * RUN_CONFIG_SCHEMA.safeParse(JSON.parse(text)).success;
+ */
 export const RUN_CONFIG_SCHEMA = strict({
   /** Name of the run: the output folder out/<name> and the file prefixes of `converge`. */
   name: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, { message: 'must be 1 to 64 letters, digits, - or _' }),
@@ -192,12 +202,22 @@ export function parseConfig(value: unknown, source: string): RunConfig {
   throw new Error(`wgflow: ${source}: invalid config: ${lines.join('; ')}${more}; see \`wgflow config <preset>\` for a valid example`);
 }
 
-/** The config's text as written by `wgflow config` (2-space JSON, newline at the end). */
+/**
+ * The config's text as written by `wgflow config` (2-space JSON, newline at the end).
+ *
+ * @example
+ * process.stdout.write(configText(PRESETS.quadratic.config!));
+ */
 export function configText(config: RunConfig): string {
   return `${JSON.stringify(config, null, 2)}\n`;
 }
 
-/** Initial positions of a config for `n` particles (deterministic). */
+/**
+ * Initial positions of a config for `n` particles (deterministic).
+ *
+ * @example
+ * const x0 = configPositions({ dim: 2, init: { kind: 'two-quadrants', seed: 1 } }, 1000);
+ */
 export function configPositions(config: Pick<RunConfig, 'dim' | 'init'>, n: number): Float32Array {
   const i = config.init;
   if (i.kind === 'uniform') return uniformBox(n, config.dim, { low: i.low ?? -1, high: i.high ?? 1, seed: i.seed ?? 1 });
@@ -205,7 +225,12 @@ export function configPositions(config: Pick<RunConfig, 'dim' | 'init'>, n: numb
   return twoQuadrants(n, { seed: i.seed ?? 1 });
 }
 
-/** The energy terms of a config (fresh objects; their initial weights are `weight`). */
+/**
+ * The energy terms of a config (fresh objects; their initial weights are `weight`).
+ *
+ * @example
+ * const energy = buildEnergy([{ term: 'quadratic' }, { term: 'entropy', k: 1 }]); // [quadratic(), entropy({ k: 1 })]
+ */
 export function buildEnergy(terms: readonly TermConfig[]): EnergyTerm[] {
   return terms.map((t): EnergyTerm => {
     const common = { ...(t.weight !== undefined ? { weight: t.weight } : {}), ...(t.label !== undefined ? { label: t.label } : {}) };
@@ -223,6 +248,9 @@ export function buildEnergy(terms: readonly TermConfig[]): EnergyTerm[] {
  * The weight of term `t` for the steps that start at `step` with recording interval `every`:
  * its annealing schedule evaluated at the last recorded step ≤ `step` (a function of the step
  * alone, so a resumed run sets the same weights).
+ *
+ * @example
+ * termWeightAt({ term: 'entropy', weight: 2, anneal: { to: 1, steps: 10 } }, 5, 5); // 1.5
  */
 export function termWeightAt(t: TermConfig, step: number, every: number): number {
   const w0 = t.weight ?? 1;

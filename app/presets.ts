@@ -61,6 +61,9 @@ export interface Preset {
  * A preset from its run configuration (app/config.ts): the positions, energy and flows are
  * built from the config alone, so `wgflow run <preset>` and `wgflow run <its config file>` run
  * the same problem. `extras` adds what a JSON file cannot hold (a float64 final check).
+ *
+ * @example
+ * const preset = presetFromConfig(parseConfig(JSON.parse(text), 'my.json'));
  */
 export function presetFromConfig(config: RunConfig, extras: Pick<Preset, 'finalCheck'> = {}): Preset {
   return {

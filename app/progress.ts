@@ -41,7 +41,12 @@ export interface ProgressOptions {
   rate?: boolean;
 }
 
-/** A duration in seconds as `45s`, `3m05s` or `2h07m`. */
+/**
+ * A duration in seconds as `45s`, `3m05s` or `2h07m`.
+ *
+ * @example
+ * formatDuration(125); // '2m05s'
+ */
 export function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds) || seconds < 0) return '?';
   const s = Math.round(seconds);

@@ -20,7 +20,7 @@
  * stops it with the last checkpoint named; SIGINT / SIGTERM write a checkpoint and stop.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { createFlow, type Flow, type FlowStats } from '../src/index.js';
 import { buildEnergy, configPositions, termWeightAt, type RunConfig, type RunSpec } from './config.js';
 import { writeCheckpoint, type CheckpointPayload, type FlowRecord, type FlowState, type Row } from './checkpoint.js';
@@ -37,7 +37,12 @@ export const EXIT_BLOWUP = 3;
 /** Exit code of a run stopped by the loss of the GPU device. */
 export const EXIT_DEVICE_LOST = 4;
 
-/** An error that ends the command with a given exit code (the CLI prints its message). */
+/**
+ * An error that ends the command with a given exit code (the CLI prints its message).
+ *
+ * @example
+ * try { await runConfig(config, o); } catch (e) { if (e instanceof RunStop) process.exitCode = e.exitCode; }
+ */
 export class RunStop extends Error {
   constructor(message: string, readonly exitCode: number, readonly checkpoint?: string) {
     super(message);
@@ -112,6 +117,9 @@ function decodeState(state: Uint8Array): Record<string, number> {
 /**
  * Runs (or resumes) a configuration; see the module header. Throws {@link RunStop} for a
  * signal, a blow-up or a device loss (with the exit code), other errors as they come.
+ *
+ * @example
+ * const { files } = await runConfig(PRESETS.quadratic.config!, { device, adapter: { summary, info: {} }, out: 'out/quadratic', checkpointEvery: 100 });
  */
 export async function runConfig(config: RunConfig, o: RunConfigOptions): Promise<RunResult> {
   const { device } = o;
@@ -210,7 +218,7 @@ export async function runConfig(config: RunConfig, o: RunConfigOptions): Promise
             anneal: config.energy.flatMap((t, j) => (t.anneal ? [{ term: j, progress: Math.min(1, (Math.floor(step / every) * every) / t.anneal.steps) }] : [])),
           };
           const payload: CheckpointPayload = {
-            config, total, checkpointEvery: cpEvery, out: o.out, adapter: o.adapter, reason, createdAt: new Date().toISOString(),
+            config, total, checkpointEvery: cpEvery, out: resolve(o.out), adapter: o.adapter, reason, createdAt: new Date().toISOString(),
             runIndex: ri, completed, current: { record, flow: flowState }, wallMs: wallBefore + (performance.now() - t0),
           };
           await writeCheckpoint(cpPath, payload);
@@ -273,7 +281,12 @@ export async function runConfig(config: RunConfig, o: RunConfigOptions): Promise
   return { records: completed, files, wallMs, checkpoint: lastCheckpoint?.path };
 }
 
-/** The recorded rows of every flow as a wide CSV: step, then per flow energy, residual, kinetic, h and each term. */
+/**
+ * The recorded rows of every flow as a wide CSV: step, then per flow energy, residual, kinetic, h and each term.
+ *
+ * @example
+ * await writeFile('energy.csv', energyCsv(result.records));
+ */
 export function energyCsv(records: readonly FlowRecord[]): string {
   const termNames = (r: FlowRecord) => Object.keys(r.rows[0]?.terms ?? {});
   const header = ['step', ...records.flatMap((r) => [`energy_${r.label}`, `residual_${r.label}`, `kinetic_${r.label}`, `h_${r.label}`, ...termNames(r).map((t) => `${t}_${r.label}`)])];
@@ -284,7 +297,12 @@ export function energyCsv(records: readonly FlowRecord[]): string {
   return csvString(header, rows);
 }
 
-/** The recorded rows as the JSON of energy.json. */
+/**
+ * The recorded rows as the JSON of energy.json.
+ *
+ * @example
+ * await writeFile('energy.json', energyJson(config, result.records));
+ */
 export function energyJson(config: RunConfig, records: readonly FlowRecord[]): string {
   return `${JSON.stringify({ name: config.name, every: config.every, flows: records.map((r) => ({ label: r.label, method: r.method, rows: r.rows })) }, null, 1)}\n`;
 }
@@ -299,7 +317,12 @@ function xy(positions: Float32Array, dim: number): Float32Array {
   return out;
 }
 
-/** The snapshot figure: per flow a row of panels (snapshot steps, then the end), with axes. */
+/**
+ * The snapshot figure: per flow a row of panels (snapshot steps, then the end), with axes.
+ *
+ * @example
+ * await writeFile('snapshots.png', figurePng(snapshotsFigure(config, result.records, summary)));
+ */
 export function snapshotsFigure(config: RunConfig, records: readonly FlowRecord[], adapter: string) {
   const steps = [...new Set(records.flatMap((r) => r.snapshots.map((s) => s.step)))].sort((a, b) => a - b);
   let [x0, x1, y0, y1] = [Infinity, -Infinity, Infinity, -Infinity];
