@@ -188,6 +188,8 @@ export async function runConfig(config: RunConfig, o: RunConfigOptions): Promise
           if (lost) return deviceLost(step, from);
           const m = /non-finite position or velocity at step (\d+)/.exec(e.message);
           if (m) return blowUp(`a non-finite position or velocity at step ${m[1]}`, Number(m[1]));
+          const nan = /stats at step (\d+): (the energy terms? .* evaluated to NaN)/.exec(e.message);
+          if (nan) return blowUp(`${nan[2]} at step ${nan[1]}`, Number(nan[1]));
           return e;
         };
         const deviceLost = (step: number, from?: number) => new RunStop(
