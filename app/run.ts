@@ -89,6 +89,9 @@ export interface RunResult {
 
 const nextMultiple = (s: number, k: number) => (Math.floor(s / k) + 1) * k;
 
+/** Most steps of one flow.step() call of the run loop. */
+const MAX_CHUNK = 256;
+
 function rowOf(s: FlowStats): Row {
   return { step: s.step, energy: s.energy, residual: s.residual, kinetic: s.kinetic, h: s.h, terms: { ...s.terms } };
 }
@@ -229,7 +232,8 @@ export async function runConfig(config: RunConfig, o: RunConfigOptions): Promise
 
         while (step < total) {
           if (step % every === 0) setWeights(step);
-          let next = Math.min(nextMultiple(step, every), total);
+          // At most MAX_CHUNK steps per call, so that a signal is answered soon (cuts do not change results).
+          let next = Math.min(nextMultiple(step, every), total, step + MAX_CHUNK);
           if (cpEvery > 0) next = Math.min(next, nextMultiple(step, cpEvery));
           for (const at of [o.loseDeviceAt, o.interruptAt]) if (at !== undefined && step < at && next > at) next = at;
           const ts = performance.now();
