@@ -164,6 +164,14 @@ export function commandHelp(command: Command): string {
     case 'config': return `usage: wgflow config <preset>\nPrints the preset's run configuration (JSON); save it, edit it, and wgflow run it.\npresets: ${runnablePresets().join(', ')}`;
     case 'compare': return `usage: wgflow compare <preset> ${flagUsage(strip(COMPARE_FLAGS))}\n${flagHelp(COMPARE_FLAGS)}`;
     case 'converge': return `usage: wgflow converge [preset] ${flagUsage(strip(CONVERGE_FLAGS))}\n${flagHelp(CONVERGE_FLAGS)}`;
+    case 'picture': {
+      const help: Record<string, string> = {
+        n: 'particles (default 10⁴)', m: 'target samples drawn from the image', steps: 'steps of the annealed flow',
+        anneal: 'steps over which the target is sharpened (default 0.8 S)', image: 'the target image, PNG or JPEG (default assets/emblem.png)', out: 'output folder (default out)',
+      };
+      const specs = Object.fromEntries(Object.entries(PICTURE_FLAGS).map(([k, v]) => [k, { ...v, help: v.help ?? help[k] ?? (k === 'help' ? 'this help' : '') }]));
+      return `usage: wgflow picture ${flagUsage(strip(PICTURE_FLAGS))}\nFlows N particles onto M samples of an image (docs/picture.md); writes out/picture-<step>.png, picture-kl.svg/.csv, picture-summary.json.\n${flagHelp(specs)}`;
+    }
     default: return usage();
   }
 }

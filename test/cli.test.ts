@@ -12,7 +12,7 @@ import { PNG } from 'pngjs';
 import { COMPARE_FLAGS, CONVERGE_FLAGS, main, RESUME_FLAGS, RUN_FLAGS } from '../app/cli.js';
 import { parseFlags } from '../app/args.js';
 import { PRESETS } from '../app/presets.js';
-import { pictureCommand, picturePreset } from '../app/emblem.js';
+import { PICTURE_FLAGS, pictureCommand, picturePreset } from '../app/emblem.js';
 import { entropyReference } from '../src/energies/entropy.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'wgflow-cli-'));
@@ -88,7 +88,7 @@ describe('wgflow command line errors', () => {
     const log = vi.spyOn(console, 'log').mockImplementation(() => {});
     const texts: string[] = [];
     try {
-      for (const argv of [['--help'], ['run', '--help'], ['resume', '--help'], ['compare', '--help'], ['converge', '--help'], ['config', '--help'], ['presets', '--help'], ['help']]) {
+      for (const argv of [['--help'], ['run', '--help'], ['resume', '--help'], ['compare', '--help'], ['converge', '--help'], ['picture', '--help'], ['config', '--help'], ['presets', '--help'], ['help']]) {
         log.mockClear();
         await main(argv);
         texts.push(String(log.mock.calls[0]![0]));
@@ -96,15 +96,15 @@ describe('wgflow command line errors', () => {
     } finally {
       log.mockRestore();
     }
-    const [all, run, resume, compare, converge] = texts;
+    const [all, run, resume, compare, converge, picture] = texts;
     for (const c of ['run', 'resume', 'presets', 'config', 'compare', 'picture', 'converge']) expect(all).toContain(`wgflow ${c}`);
     for (const code of ['0 done', '1 bad input', '3 blow-up', '4 GPU device lost', '130 stopped by SIGINT', '143 by SIGTERM']) expect(all).toContain(code);
     expect(all).toContain('npm start is `wgflow run main`');
     // Every flag of run, resume, compare and converge has a help line with a text.
-    for (const [text, flags] of [[run, RUN_FLAGS], [resume, RESUME_FLAGS], [compare, COMPARE_FLAGS], [converge, CONVERGE_FLAGS]] as const) {
+    for (const [text, flags] of [[run, RUN_FLAGS], [resume, RESUME_FLAGS], [compare, COMPARE_FLAGS], [converge, CONVERGE_FLAGS], [picture, PICTURE_FLAGS]] as const) {
       for (const name of Object.keys(flags)) expect(text, name).toMatch(new RegExp(`\\n  --${name}[^\\n]*\\s{2,}\\S`));
     }
-    expect(texts[7]).toBe(all);
+    expect(texts[8]).toBe(all);
   });
 
   it('parseFlags takes flags in any order, with = or a separate value', () => {
