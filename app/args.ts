@@ -17,6 +17,8 @@ export interface FlagSpec {
   short?: string;
   /** Name of the value in usage lines, e.g. `'N'` for `--n N`. Default `'X'`. */
   value?: string;
+  /** One line for the help text (`wgflow <command> --help`). */
+  help?: string;
 }
 
 /** The flags a command accepts, by name (without the dashes). */
@@ -38,6 +40,18 @@ export interface ParsedArgs {
  */
 export function flagUsage(specs: FlagSpecs): string {
   return Object.entries(specs).map(([name, s]) => `[--${name}${s.type === 'string' ? ` ${s.value ?? 'X'}` : ''}]`).join(' ');
+}
+
+/**
+ * The flags of a spec as help lines, one per flag: `  --n N             particles ...`.
+ *
+ * @example flagHelp({ n: { type: 'string', value: 'N', help: 'particles' } }); // '  --n N                  particles'
+ */
+export function flagHelp(specs: FlagSpecs): string {
+  return Object.entries(specs).map(([name, s]) => {
+    const left = `  --${name}${s.type === 'string' ? ` ${s.value ?? 'X'}` : ''}${s.short ? `, -${s.short}` : ''}`;
+    return `${left.padEnd(25)}${s.help ?? ''}`.trimEnd();
+  }).join('\n');
 }
 
 /** The flag names of a spec: `--n, --out, --help`. */

@@ -33,6 +33,31 @@ export interface ProgressOptions {
   lines?: number;
   /** Clock in ms. Default performance.now. */
   now?: () => number;
+  /**
+   * Append the rate and the time left to every line: `12.5 steps/s  left 1m20s`, from the
+   * steps and the time since the task's first progress (so start-up costs are not counted;
+   * shown from its second progress on). Default false.
+   */
+  rate?: boolean;
+}
+
+/**
+ * A duration in seconds as `45s`, `3m05s` or `2h07m`.
+ *
+ * @example
+ * formatDuration(125); // '2m05s'
+ */
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return '?';
+  const s = Math.round(seconds);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+/** A rate with three significant digits (`0.512`, `12.5`, `3.40e+4`). */
+function formatRate(r: number): string {
+  return r >= 1e4 ? r.toExponential(2) : r.toPrecision(3);
 }
 
 /** A progress display; see the module header. */
@@ -63,9 +88,24 @@ export function createProgress(options: ProgressOptions = {}): Progress {
   let lastMark = -1;
   let lastStep = -1;
   let ended = ''; // label/step/total of the last task that reached its end (a repeat is not shown again)
+  let t0 = 0; // time and step of the task's first progress (rate and time left; the start-up before it is not counted)
+  let s0 = 0;
+  let timed = false;
+  const withRate = options.rate === true;
 
   const counter = (step: number, total: number) => `${String(step).padStart(String(total).length)}/${total}`;
   const tail = (detail: string) => (detail ? `  ${detail}` : '');
+  const rateText = (step: number, total: number) => {
+    if (!withRate) return '';
+    if (!timed) {
+      if (step > s0) { t0 = now(); s0 = step; timed = true; }
+      return '';
+    }
+    const dt = (now() - t0) / 1000;
+    if (!(step > s0) || !(dt > 0)) return '';
+    const r = (step - s0) / dt;
+    return `  ${formatRate(r)} steps/s  left ${formatDuration(Math.max(0, total - step) / r)}`;
+  };
   const fit = (s: string) => (stream.columns && stream.columns > 1 && s.length > stream.columns - 1 ? s.slice(0, stream.columns - 1) : s);
 
   return {
@@ -79,6 +119,8 @@ export function createProgress(options: ProgressOptions = {}): Progress {
         lastDraw = -Infinity;
         lastMark = -1;
         lastStep = -1;
+        s0 = step;
+        timed = false;
       }
       const finished = step >= total;
       const name = label.padEnd(labelWidth);
@@ -89,14 +131,14 @@ export function createProgress(options: ProgressOptions = {}): Progress {
         const frac = total > 0 ? Math.min(1, Math.max(0, step / total)) : 1;
         const filled = Math.round(frac * barWidth);
         const bar = `[${'#'.repeat(filled)}${'.'.repeat(barWidth - filled)}]`;
-        stream.write(`\r${fit(`${prefix} ${name} ${bar} ${counter(step, total)}${tail(detail)}`)}\x1b[K${finished ? '\n' : ''}`);
+        stream.write(`\r${fit(`${prefix} ${name} ${bar} ${counter(step, total)}${tail(detail)}${rateText(step, total)}`)}\x1b[K${finished ? '\n' : ''}`);
         open = !finished;
       } else {
         const mark = total > 0 ? Math.floor((Math.min(step, total) * lines) / total) : lines;
         if (step === lastStep || !(fresh || finished || mark > lastMark)) return;
         lastMark = mark;
         lastStep = step;
-        stream.write(`${prefix} ${name} step ${counter(step, total)}${tail(detail)}\n`);
+        stream.write(`${prefix} ${name} step ${counter(step, total)}${tail(detail)}${rateText(step, total)}\n`);
       }
       if (finished) {
         task = undefined;

@@ -32,6 +32,13 @@ export interface FlowCheckpoint {
   velocities: Float32Array;
   /** Raw bytes of the GPU State struct (step, h, α, RNG counter, ...). */
   state: Uint8Array;
+  /**
+   * Contents of the kernel terms' persistent buffers (TermKernel.stateBuffers: the lazy
+   * neighbour grids of entropy and KL terms), energy terms then monitors, in order. restore()
+   * writes them back when present (absent: the kernels keep their state, and later diagnostics
+   * such as the grid's cell size may differ from the uninterrupted flow's; positions do not).
+   */
+  kernels?: Uint8Array[];
 }
 
 /** A particle flow on the GPU. */
@@ -65,9 +72,9 @@ export interface Flow {
   velocities(): Promise<Float32Array>;
   /** The current gradient g at the current positions, N·dim float32. */
   gradient(): Promise<Float32Array>;
-  /** Snapshot for exact resume. */
+  /** Snapshot for exact resume: positions, velocities, the State struct and the kernels' persistent buffers (the lazy neighbour grids). */
   checkpoint(): Promise<FlowCheckpoint>;
-  /** Restores a snapshot of a flow with the same n, dim and method; later steps repeat bit for bit. */
+  /** Restores a snapshot of a flow with the same n, dim, method and energy; later steps (and diagnostics) repeat bit for bit. */
   restore(cp: FlowCheckpoint): void;
   /** Changes the weight of a term (by label or index) for later steps, e.g. a temperature. */
   setWeight(term: string | number, weight: number): void;
@@ -350,14 +357,24 @@ async function readDiagnostics(c: FlowParts): Promise<FlowDiagnostics> {
   });
 }
 
+/** The kernel terms' persistent buffers (TermKernel.stateBuffers), energy terms then monitors. */
+function kernelStateBuffers(c: FlowParts): GPUBuffer[] {
+  return [...c.termKernels.values(), ...c.monitorKernels].flatMap((k) => [...(k.stateBuffers ?? [])]);
+}
+
 function restoreCheckpoint(c: FlowParts, cp: FlowCheckpoint): void {
   alive(c);
   const { device, o: { n, dim, method }, buffers: b } = c;
   if (cp.n !== n || cp.dim !== dim || cp.method !== method) fail(`checkpoint is for n=${cp.n}, dim=${cp.dim}, ${cp.method}; this flow is n=${n}, dim=${dim}, ${method}`);
   if (cp.positions.length !== n * dim || cp.velocities.length !== n * dim || cp.state.byteLength !== STATE_SIZE) fail('checkpoint arrays have the wrong sizes');
+  const kb = kernelStateBuffers(c);
+  if (cp.kernels && (cp.kernels.length !== kb.length || cp.kernels.some((k, j) => k.byteLength !== kb[j]!.size))) {
+    fail(`checkpoint kernel state has ${cp.kernels.length} buffers (${cp.kernels.map((k) => k.byteLength).join(', ')} bytes); this flow's kernels have ${kb.length} (${kb.map((x) => x.size).join(', ')} bytes): a checkpoint of another energy or wgflow version`);
+  }
   writeView(device, b.positions, 0, cp.positions);
   writeView(device, b.velocities, 0, cp.velocities);
   writeView(device, b.state, 0, cp.state);
+  cp.kernels?.forEach((k, j) => writeView(device, kb[j]!, 0, k));
   device.queue.writeBuffer(b.flags, 0, FLAGS_INIT);
   c.stepCount = new DataView(cp.state.buffer, cp.state.byteOffset).getUint32(0, true);
 }
@@ -412,12 +429,14 @@ function flowObject(c: FlowParts, destroy: () => void): Flow {
     },
     async checkpoint() {
       alive(c);
-      const [p, v, s] = await Promise.all([
+      const kb = kernelStateBuffers(c);
+      const [p, v, s, ...k] = await Promise.all([
         readBuffer(device, b.positions, n * dim * 4),
         readBuffer(device, b.velocities, n * dim * 4),
         readBuffer(device, b.state, STATE_SIZE),
+        ...kb.map((x) => readBuffer(device, x, x.size)),
       ]);
-      return { dim, n, method, positions: new Float32Array(p), velocities: new Float32Array(v), state: new Uint8Array(s) };
+      return { dim, n, method, positions: new Float32Array(p), velocities: new Float32Array(v), state: new Uint8Array(s), kernels: k.map((x) => new Uint8Array(x)) };
     },
     restore: (cp) => restoreCheckpoint(c, cp),
     setWeight: (which, w) => setTermWeight(c, which, w),

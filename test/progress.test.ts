@@ -71,3 +71,29 @@ describe('progress on a TTY', () => {
     expect(out.chunks.filter((c) => c === '\n')).toHaveLength(2);
   });
 });
+
+describe('progress with the rate and the time left', () => {
+  it('appends steps/s and the time left from the first progress on, not counting the start-up', () => {
+    const out = sink(false);
+    let t = 0;
+    const progress = createProgress({ stream: out, rate: true, lines: 4, now: () => t });
+    progress.update('fire', 0, 400, 'energy 1');
+    t = 5000; // start-up (pipelines): not counted
+    progress.update('fire', 100, 400, 'energy 0.5');
+    t = 6000;
+    progress.update('fire', 200, 400, 'energy 0.25');
+    t = 7000;
+    progress.update('fire', 400, 400, 'energy 0.1');
+    expect(out.chunks).toEqual([
+      '[wgflow] fire         step   0/400  energy 1\n',
+      '[wgflow] fire         step 100/400  energy 0.5\n',
+      '[wgflow] fire         step 200/400  energy 0.25  100 steps/s  left 2s\n',
+      '[wgflow] fire         step 400/400  energy 0.1  150 steps/s  left 0s\n',
+    ]);
+  });
+
+  it('formats durations as seconds, minutes or hours', async () => {
+    const { formatDuration } = await import('../app/progress.js');
+    expect([formatDuration(4.4), formatDuration(65), formatDuration(3 * 3600 + 7 * 60 + 20), formatDuration(NaN)]).toEqual(['4s', '1m05s', '3h07m', '?']);
+  });
+});

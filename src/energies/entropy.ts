@@ -187,6 +187,8 @@ export function entropy(options: EntropyOptions = {}): KernelTerm {
         constant: entropyConstant(n, k, dim),
         // Nearest-neighbour distances (row i of the k-NN table), for the flow's automatic step.
         lengthScale: { buffer: knnKernel.distance, stride: k },
+        // The lazy neighbour grid keeps its last build between steps (checkpoint / restore).
+        stateBuffers: knnKernel.grid.stateBuffers,
         async diagnostics() {
           const { grid, search } = await knnKernel.diagnostics();
           return {

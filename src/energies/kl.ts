@@ -243,6 +243,8 @@ export function klToSamples(samples: Float32Array | Float64Array | ArrayLike<num
         },
         constant: Math.log(m / (n - 1)),
         lengthScale: { buffer: lengths, stride: 1 },
+        // The particles' lazy neighbour grid keeps its last build between steps (checkpoint / restore).
+        stateBuffers: knnSelf.grid.stateBuffers,
         async diagnostics() {
           const [g, t, s] = await Promise.all([grid.diagnostics(), toSamples.diagnostics(), knnSelf.diagnostics()]);
           return {

@@ -75,6 +75,7 @@ export interface KernelTermParts {
   constant?: number;
   lengthScale?: TermKernel['lengthScale'];
   diagnostics?: TermKernel['diagnostics'];
+  stateBuffers?: TermKernel['stateBuffers'];
 }
 
 /** A kernel term for {@link defineKernelTerm}. */
@@ -174,6 +175,7 @@ export function defineKernelTerm(def: KernelTermDefinition): KernelTerm {
       };
       if (parts.lengthScale) kernel.lengthScale = parts.lengthScale;
       if (parts.diagnostics) kernel.diagnostics = parts.diagnostics;
+      if (parts.stateBuffers) (kernel as { stateBuffers?: TermKernel['stateBuffers'] }).stateBuffers = parts.stateBuffers;
       return kernel;
     },
     reference: (x, n, dim) => def.reference(x, n, dim),

@@ -54,6 +54,13 @@ export interface TermKernel {
   lengthScale?: { buffer: GPUBuffer; stride: number };
   /** Sets the weight used by later steps. */
   setWeight?(w: number): void;
+  /**
+   * GPU buffers (COPY_SRC | COPY_DST) whose contents persist between steps and shape later
+   * results or diagnostics, e.g. the lazy neighbour grid of the entropy (its last build). A
+   * flow's checkpoint() saves them and restore() writes them back, so a resumed flow repeats
+   * the uninterrupted one exactly, diagnostics included. Omit for a term without such state.
+   */
+  readonly stateBuffers?: readonly GPUBuffer[];
   /** Frees what the kernel created. Idempotent. */
   destroy(): void;
 }

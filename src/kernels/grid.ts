@@ -281,6 +281,12 @@ export interface GridKernel {
   readonly stages: readonly { name: string; encode(pass: GPUComputePassEncoder): void }[];
   /** Reads the last build's statistics (submit the build first). Not for the hot loop. */
   diagnostics(): Promise<GridDiagnostics>;
+  /**
+   * Every buffer the grid owns (COPY_SRC | COPY_DST): with the lazy update, the last build
+   * (cell size, sorted arrays, the positions it was built at) persists between steps, so a flow
+   * checkpoint saves these and restore() writes them back for an exact resume.
+   */
+  readonly stateBuffers: readonly GPUBuffer[];
   /** Frees what the grid created (not `points`). Idempotent. */
   destroy(): void;
 }
@@ -344,8 +350,9 @@ export async function createGrid(device: GPUDevice, options: GridOptions): Promi
   const S = GPUBufferUsage.STORAGE;
   const CS = GPUBufferUsage.COPY_SRC;
   const owned: GPUBuffer[] = [];
+  // Copyable, so that a flow checkpoint can save and restore the grid exactly (stateBuffers).
   const buf = (name: string, size: number, usage: number, data?: ArrayBufferView) => {
-    const b = createBuffer(device, `${label}.${name}`, size, usage, data);
+    const b = createBuffer(device, `${label}.${name}`, size, usage | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST, data);
     owned.push(b);
     return b;
   };
@@ -458,6 +465,7 @@ export async function createGrid(device: GPUDevice, options: GridOptions): Promi
       bg.spacing_plan = makeBg('spacing_plan', { 14: hint?.buffer ?? noHint });
       device.queue.writeBuffer(params, fieldOffset(GRID_PARAMS_FIELDS, 'hint_stride'), new Uint32Array([hint ? hint.stride : 0]));
     },
+    stateBuffers: owned,
     async diagnostics() {
       const [ib, sb, mb] = [await readBuffer(device, info, GRID_INFO_BYTES), await readBuffer(device, gstats, 16), await readBuffer(device, motion, GRID_MOTION_WORDS * 4)];
       const f = new Float32Array(ib);
