@@ -186,10 +186,30 @@ override NEED: u32 = 0x1ffu;
 fn needs(k: u32) -> bool { return (NEED & (1u << k)) != 0u; }
 
 // One particle's (or one partial row's) step columns.
-struct StepCols { vv: f32, gg: f32, gv: f32, en: f32, fr: f32, mvv: f32, mgg: f32, mgl: f32, mvl: f32 }
+struct StepCols {
+  vv: f32,
+  gg: f32,
+  gv: f32,
+  en: f32,
+  fr: f32,
+  mvv: f32,
+  mgg: f32,
+  mgl: f32,
+  mvl: f32,
+}
 
 // Kahan-compensated sums (x: sum, y: compensation) and plain maxima.
-struct StepAcc { vv: vec2f, gg: vec2f, gv: vec2f, en: vec2f, fr: vec2f, mvv: f32, mgg: f32, mgl: f32, mvl: f32 }
+struct StepAcc {
+  vv: vec2f,
+  gg: vec2f,
+  gv: vec2f,
+  en: vec2f,
+  fr: vec2f,
+  mvv: f32,
+  mgg: f32,
+  mgl: f32,
+  mvl: f32,
+}
 
 fn kahan(a: vec2f, v: f32) -> vec2f {
   let y = v - a.y;

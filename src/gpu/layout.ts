@@ -169,11 +169,28 @@ export const WGSL_STRUCTS: Readonly<Record<string, readonly WgslField[]>> = {
   IaParams: [...IA_PARAMS_FIELDS.slice(0, 8), ['kp', `array<vec4f, ${IA_KERNEL_PARAMS / 4}>`]],
   IaChunk: [['t_begin', 'u32'], ['t_end', 'u32'], ['first', 'u32'], ['pad0', 'u32']],
   LevelInfo: [['inv_h', 'f32'], ['h', 'f32'], ['base', 'u32'], ['tmask', 'u32'], ['cmin', 'vec4<i32>'], ['cmax', 'vec4<i32>']],
+  // Function-scope structs of reduce.wgsl (the step sums; never in a buffer, listed so that
+  // every struct of shaders/ has one registry entry).
+  StepCols: [
+    ['vv', 'f32'], ['gg', 'f32'], ['gv', 'f32'], ['en', 'f32'], ['fr', 'f32'],
+    ['mvv', 'f32'], ['mgg', 'f32'], ['mgl', 'f32'], ['mvl', 'f32'],
+  ],
+  StepAcc: [
+    ['vv', 'vec2f'], ['gg', 'vec2f'], ['gv', 'vec2f'], ['en', 'vec2f'], ['fr', 'vec2f'],
+    ['mvv', 'f32'], ['mgg', 'f32'], ['mgl', 'f32'], ['mvl', 'f32'],
+  ],
+  // The renderer's uniform (shaders/render.wgsl, src/render/particles.ts).
+  RenderView: [['view', 'mat4x4f'], ['colour', 'vec4f'], ['colour2', 'vec4f'], ['radius', 'vec2f'], ['split', 'u32'], ['pad', 'u32']],
+  // The renderer's vertex-to-fragment interface (attributes dropped; never in a buffer).
+  VOut: [['pos', 'vec4f'], ['uv', 'vec2f'], ['colour', 'vec4f']],
   GridInfo: [
     ['lo', 'vec4f'], ['hi', 'vec4f'], ['origin', 'vec4f'], ['spacing', 'f32'], ['h0', 'f32'],
     ['m', 'u32'], ['levels', 'u32'], ['lv', 'array<LevelInfo, MAX_LEVELS>'],
   ],
 };
+
+/** Structs of {@link WGSL_STRUCTS} that never live in a buffer (function scope, shader stage interfaces). */
+export const FUNCTION_SCOPE_STRUCTS: ReadonlySet<string> = new Set(['StepCols', 'StepAcc', 'VOut']);
 
 /** Size and alignment of a WGSL type (WGSL's host-shareable layout rules). */
 function typeLayout(type: string): { size: number; align: number } {
@@ -182,6 +199,7 @@ function typeLayout(type: string): { size: number; align: number } {
   if (/^vec2(f|u|i|<(f32|u32|i32)>)$/.test(t)) return { size: 8, align: 8 };
   if (/^vec3(f|u|i|<(f32|u32|i32)>)$/.test(t)) return { size: 12, align: 16 };
   if (/^vec4(f|u|i|<(f32|u32|i32)>)$/.test(t)) return { size: 16, align: 16 };
+  if (/^mat4x4(f|<f32>)$/.test(t)) return { size: 64, align: 16 };
   const arr = /^array<(.+),([A-Za-z_0-9]+)>$/.exec(t);
   if (arr) {
     const el = typeLayout(arr[1]!);

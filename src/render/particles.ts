@@ -6,6 +6,7 @@
  * from wgpu-matrix). Sprites are round, premultiplied-alpha, of constant size on screen.
  */
 import { renderWgsl } from '../shaders.gen.js';
+import { wgslStructLayout } from '../gpu/layout.js';
 import type { Flow } from '../flow.js';
 
 /** An RGBA colour, each component in [0, 1] (straight, not premultiplied, alpha). */
@@ -57,7 +58,10 @@ export interface ParticleRenderer {
 const CALL = 'createParticleRenderer';
 const DEFAULT_COLOUR: Rgba = [0.94, 0.53, 0.24, 0.9];
 const DEFAULT_COLOUR2: Rgba = [0.35, 0.65, 1, 0.9];
-const UNIFORM_BYTES = 112;
+const VIEW_LAYOUT = wgslStructLayout('RenderView');
+const UNIFORM_BYTES = VIEW_LAYOUT.size;
+/** f32 index of each field of `struct RenderView` (render.wgsl). */
+const AT = Object.fromEntries(Object.entries(VIEW_LAYOUT.offsets).map(([k, v]) => [k, v / 4])) as Record<string, number>;
 const VERTEX_FORMATS: Record<number, GPUVertexFormat> = { 1: 'float32', 2: 'float32x2', 3: 'float32x3' };
 
 function fail(what: string, todo: string): never {
@@ -189,13 +193,13 @@ export function createParticleRenderer(device: GPUDevice, flow: Pick<Flow, 'n' |
   return {
     encode(pass) {
       if (destroyed) fail('encode() after destroy()', 'create a new renderer');
-      f32.set(state.view, 0);
-      f32.set(state.colour, 16);
-      f32.set(state.colour2, 20);
-      f32[24] = state.size / state.target[0];
-      f32[25] = state.size / state.target[1];
-      u32[26] = state.split;
-      u32[27] = 0;
+      f32.set(state.view, AT.view!);
+      f32.set(state.colour, AT.colour!);
+      f32.set(state.colour2, AT.colour2!);
+      f32[AT.radius!] = state.size / state.target[0];
+      f32[AT.radius! + 1] = state.size / state.target[1];
+      u32[AT.split!] = state.split;
+      u32[AT.pad!] = 0;
       device.queue.writeBuffer(uniform, 0, data);
       const points = state.size <= 1;
       pass.setPipeline(pipeline(points));
