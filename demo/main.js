@@ -120,7 +120,10 @@ function showMessage(kind, text, action) {
     ui.message.append(document.createElement('br'), b);
   }
   state.message = { kind, text };
+  messageSeq++;
 }
+/** Counts the messages shown, so that a restart does not wipe one shown while it compiled. */
+let messageSeq = 0;
 function clearMessage() {
   ui.message.className = '';
   ui.message.textContent = '';
@@ -297,6 +300,7 @@ async function restart() {
   destroyRuns();
   if (!dev || lost) return;
   clearMessage(); // a new start supersedes the last message (a refused picture, N too large)
+  const seqAtStart = messageSeq;
   const presetId = ui.preset.value;
   const preset = PRESETS[presetId];
   state.preset = presetId;
@@ -368,7 +372,8 @@ async function restart() {
   }
   if (gen !== state.generation) { for (const r of runs) { r.renderer.destroy(); r.flow.destroy(); } return; }
   state.runs = runs;
-  clearMessage();
+  // Clear what this start showed, but keep a message that arrived meanwhile (a refused picture).
+  if (messageSeq === seqAtStart) clearMessage();
   lastStatsAt = 0;
   pollStats();
 }
