@@ -32,7 +32,7 @@ struct Params {
   auto_chatter: f32,  // automatic step (curvature rule), damped flows: h <= auto_chatter * gamma / lambda (0: no cap)
   fire_grace: u32,     // FIRE: steps after a velocity reset in which P <= 0 resets nothing (0: FIRE 2.0)
   fire_power: u32,     // FIRE: 0 P = f.v(t - h/2) (FIRE 2.0), 1 P = f.(v(t - h/2) + h f / 2) (time-centred)
-  pad3: u32,
+  length_offset: u32,     // column of the length-scale row read by the step sums (the entropy: k - 1)
   pad4: u32,
 }
 

@@ -85,7 +85,7 @@ fn columns(i: u32) -> array<f32, KMAX> {
     out[STEP_MAX_GG] = gg;
     if ((prm.flags & FLAG_LENGTH_SCALE) != 0u) {
       // Exact duplicates (l = 0) do not pin the step: the entropy gives them no force.
-      let l = L[i * prm.length_stride];
+      let l = L[i * prm.length_stride + prm.length_offset];
       if (l > 0.0 && is_finite_f32(l)) {
         out[STEP_FREQUENCY] = min(sqrt(f32(D) * max(W[LSLOT], 0.0)) / l, 1e15);
         out[STEP_MAX_G_OVER_L] = sqrt(gg) / l;
@@ -266,7 +266,7 @@ fn step_columns(i: u32, wl: f32) -> StepCols {
   }
   if ((NEED & NEED_L) != 0u && (prm.flags & FLAG_LENGTH_SCALE) != 0u) {
     // Exact duplicates (l = 0) do not pin the step: the entropy gives them no force.
-    let l = L[i * prm.length_stride];
+    let l = L[i * prm.length_stride + prm.length_offset];
     if (l > 0.0 && is_finite_f32(l)) {
       c.fr = min(wl / l, 1e15);
       c.mgl = sqrt(c.gg) / l;

@@ -206,7 +206,7 @@ async function buildParts(device: GPUDevice, o: ResolvedFlowOptions, own: Owner,
   const lengthSlot = [...termKernels.entries()].find(([, k]) => k.lengthScale)?.[0];
   const lengthScale = lengthSlot === undefined ? undefined : termKernels.get(lengthSlot)!.lengthScale;
   if (o.autoStep && !lengthScale) fail(`h: 'auto' needs a term with a length scale (entropy() or klToSamples()); give a fixed h for this energy`);
-  device.queue.writeBuffer(b.params, 0, packParams(o, lengthScale?.stride));
+  device.queue.writeBuffer(b.params, 0, packParams(o, lengthScale?.stride, lengthScale?.offset ?? 0));
   const reduce = own.adopt(await createFlowReduce(device, {
     n, dim, stepSlots: o.terms.length, statsSlots: o.terms.length + o.monitors.length, lengthSlot,
     serial: o.reduction === 'serial', stepColumns: stepColumnsFor(o), buffers: { ...b, lengthScale: lengthScale?.buffer }, label,

@@ -107,12 +107,13 @@ describe('bad input: what cannot be derived, and out-of-range options', () => {
   });
 });
 
-/** λ̂ = ω̄², ω̄ = mean_i √(d·T)/l_i of the nearest-neighbour distances, in float64. */
-function meanStiffness(x: Float32Array, dim: number, temperature: number): number {
-  const { distance } = bruteForceKnn(x, dim, 1);
+/** λ̂ = ω̄², ω̄ = mean_i √(d·T)/l_i of the k-th nearest-neighbour distances l_i, in float64. */
+function meanStiffness(x: Float32Array, dim: number, temperature: number, k = 1): number {
+  const { distance } = bruteForceKnn(x, dim, k);
+  const n = distance.length / k;
   let s = 0;
-  for (const l of distance) s += Math.sqrt(dim * temperature) / l;
-  return (s / distance.length) ** 2;
+  for (let i = 0; i < n; i++) s += Math.sqrt(dim * temperature) / distance[i * k + k - 1]!;
+  return (s / n) ** 2;
 }
 
 describe('the curvature rule on the GPU (h: auto)', () => {
@@ -137,6 +138,29 @@ describe('the curvature rule on the GPU (h: auto)', () => {
         expect(Math.abs(s.h / want - 1), `${method}, T = ${T}`).toBeLessThan(1e-4);
         if (method === 'accelerated' || method === 'steering') expect(s.gamma).toBeCloseTo(2 * Math.SQRT2, 6);
       }
+    }
+  });
+  it('entropy k ≥ 2: λ̂ comes from the k-th neighbour distances, so the gradient flow does not freeze', async () => {
+    const { device } = await testDevice();
+    const n = 400, x0 = twoQuadrants(n, { seed: 7 });
+    const f = FLOW_DEFAULTS.autoStep.fraction.curvature.gradient;
+    for (const k of [2, 4]) {
+      const flow = await createFlow(device, { dim: 2, positions: x0, energy: [quadratic(), entropy({ k })], method: 'gradient', h: 'auto' });
+      await flow.step(1);
+      const s1 = await flow.stats();
+      expect(Math.abs(s1.h / (f / meanStiffness(x0, 2, 1, k)) - 1), `k = ${k}, first step`).toBeLessThan(1e-4);
+      // Later steps follow the current positions (and never fall to h_min, as they did with the
+      // nearest distance: the k-NN estimator lets nearest pairs collapse).
+      await flow.step(199);
+      const x = await flow.positions();
+      await flow.step(1);
+      const s = await flow.stats();
+      const e0 = s1.energy;
+      flow.destroy();
+      const want = f / meanStiffness(x, 2, 1, k);
+      expect(Math.abs(s.h / want - 1), `k = ${k}, step 201`).toBeLessThan(1e-4);
+      expect(s.h, `k = ${k}`).toBeGreaterThan(1e3 * FLOW_DEFAULTS.autoStep.hMin);
+      expect(s.energy, `k = ${k}: the energy goes down`).toBeLessThan(e0 - 0.3);
     }
   });
   it('follows the weight of the length-scale term (setWeight) and the current positions', async () => {

@@ -185,8 +185,9 @@ export function entropy(options: EntropyOptions = {}): KernelTerm {
           dispatch(pass, gradPipe, bg, size);
         },
         constant: entropyConstant(n, k, dim),
-        // Nearest-neighbour distances (row i of the k-NN table), for the flow's automatic step.
-        lengthScale: { buffer: knnKernel.distance, stride: k },
+        // The k-th nearest-neighbour distance (the last column of row i of the k-NN table), for
+        // the flow's automatic step: the estimator's curvature along that pair is d·w/r_k².
+        lengthScale: { buffer: knnKernel.distance, stride: k, offset: k - 1 },
         // The lazy neighbour grid keeps its last build between steps (checkpoint / restore).
         stateBuffers: knnKernel.grid.stateBuffers,
         async diagnostics() {

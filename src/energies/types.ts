@@ -48,10 +48,11 @@ export interface TermKernel {
   /** Optional diagnostics (e.g. grid occupancy, overflow) read on demand. */
   diagnostics?(): Promise<Record<string, number>>;
   /**
-   * Optional per-particle length scale l_i (N f32, e.g. the nearest-neighbour distance), valid
-   * after encode(). The automatic step of the flow uses max |g_i|/l_i and max |v_i|/l_i.
+   * Optional per-particle length scale l_i, valid after encode(): element `i * stride + offset`
+   * of `buffer` (offset default 0, < stride), e.g. the k-th nearest-neighbour distance of a row
+   * of the k-NN table. The automatic step of the flow uses it (docs/math.md §8.9).
    */
-  lengthScale?: { buffer: GPUBuffer; stride: number };
+  lengthScale?: { buffer: GPUBuffer; stride: number; offset?: number };
   /** Sets the weight used by later steps. */
   setWeight?(w: number): void;
   /**

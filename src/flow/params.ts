@@ -19,9 +19,10 @@ function dampingFields(gamma: ResolvedFlowOptions['gamma']): Partial<Record<Para
 
 /**
  * The bytes of `struct Params` for a flow. `lengthStride` is the row stride of the length-scale
- * buffer of a term that gives one (undefined: none; the step sums then skip it).
+ * buffer of a term that gives one (undefined: none; the step sums then skip it), `lengthOffset`
+ * the column of that row the step sums read.
  */
-export function packParams(o: ResolvedFlowOptions, lengthStride: number | undefined): ArrayBuffer {
+export function packParams(o: ResolvedFlowOptions, lengthStride: number | undefined, lengthOffset = 0): ArrayBuffer {
   const flags = (o.restart ? PARAMS_FLAGS.restart : 0)
     | (o.autoStep ? PARAMS_FLAGS.autoStep : 0)
     | (lengthStride !== undefined ? PARAMS_FLAGS.lengthScale : 0);
@@ -32,7 +33,7 @@ export function packParams(o: ResolvedFlowOptions, lengthStride: number | undefi
     temperature: o.temperature,
     f_inc: o.fire.fInc, f_dec: o.fire.fDec, alpha_start: o.fire.alphaStart, f_alpha: o.fire.fAlpha, n_delay: o.fire.nDelay, fire_grace: o.fire.grace, fire_power: o.fire.power === 'centred' ? 1 : 0,
     seed_lo: o.seed[0], seed_hi: o.seed[1],
-    flags, max_disp: o.maxDisplacement, length_stride: lengthStride ?? 0,
+    flags, max_disp: o.maxDisplacement, length_stride: lengthStride ?? 0, length_offset: lengthOffset,
   });
 }
 

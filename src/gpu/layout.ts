@@ -18,7 +18,7 @@ export const PARAMS_FIELDS = [
   ['f_inc', 'f32'], ['f_dec', 'f32'], ['alpha_start', 'f32'], ['f_alpha', 'f32'],
   ['n_delay', 'u32'], ['seed_lo', 'u32'], ['seed_hi', 'u32'], ['flags', 'u32'],
   ['max_disp', 'f32'], ['auto_frac', 'f32'], ['length_stride', 'u32'], ['auto_chatter', 'f32'],
-  ['fire_grace', 'u32'], ['fire_power', 'u32'], ['pad3', 'u32'], ['pad4', 'u32'],
+  ['fire_grace', 'u32'], ['fire_power', 'u32'], ['length_offset', 'u32'], ['pad4', 'u32'],
 ] as const satisfies readonly (readonly [string, Scalar])[];
 
 /** Fields of `struct State` in order. */
