@@ -100,7 +100,7 @@ const PRESETS = {
 const q = new URLSearchParams(location.search);
 for (const [id, p] of Object.entries(PRESETS)) ui.preset.add(new Option(`${id}`, id));
 ui.preset.value = PRESETS[q.get('preset')] ? q.get('preset') : 'fokker-planck';
-if (q.has('k')) ui.k.value = q.get('k');
+if (q.has('spf')) ui.k.value = q.get('spf'); // steps per frame ('k' is the entropy's k)
 if (q.has('size')) ui.size.value = q.get('size');
 const sampleCount = Math.max(100, Number(q.get('m') ?? 20000) | 0);
 /** Methods switched off with the checkboxes (or ?methods=a,b: only those on). */

@@ -49,7 +49,7 @@ try {
     page.on('pageerror', (e) => errors.push(String(e?.message ?? e)));
     page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
     await page.setViewport({ width: 1500, height: 1000, deviceScaleFactor: 1 });
-    await page.goto(`${server.url}?preset=${preset}&n=${n}&k=8&size=2.5&m=8000`, { waitUntil: 'load' });
+    await page.goto(`${server.url}?preset=${preset}&n=${n}&spf=8&size=2.5&m=8000`, { waitUntil: 'load' });
     await page.waitForFunction('window.__wgflow?.ready || window.__wgflow?.message?.kind === "error"', { timeout: 60_000 });
     // The quadratic collapses to a point within ~100 iterations: show it on the way.
     const want = preset === 'quadratic3d' ? Math.min(steps, 48) : steps;

@@ -122,7 +122,7 @@ describe('the demo page in headless Chromium (built with Vite from the package)'
     page.on('console', (m) => { if (m.type() === 'error') errors.push(`console.error: ${m.text()}`); });
     page.on('request', (r) => requested.push(new URL(r.url()).pathname));
     await page.setViewport({ width: 1200, height: 900, deviceScaleFactor: 1 });
-    await page.goto(`${server.url}demo/?preset=fokker-planck&n=${N}&k=4&size=3&m=1000`, { waitUntil: 'load' });
+    await page.goto(`${server.url}demo/?preset=fokker-planck&n=${N}&spf=4&size=3&m=1000`, { waitUntil: 'load' });
     await waitState((s) => s.ready && s.runs.length === 4, 'the demo did not start');
   }
 
