@@ -89,10 +89,10 @@ const FBW: u32 = 64u;          // threads per fallback workgroup
 struct SearchParams {
   nq: u32,             // number of queries
   m: u32,              // number of grid points
-  pad2: u32,
+  budget0: u32,        // work units of level 0 before moving to level 1
   levels: u32,         // levels to search
   inf: f32,            // +inf, the distance of a missing neighbour
-  budget: u32,         // work units per level before moving to the next one
+  budget: u32,         // work units per level (from level 1) before moving to the next one
   pad0: u32,
   pad1: u32,
 }
@@ -240,7 +240,7 @@ fn begin_level(l: u32, x: vec3f) -> bool {
   let above = lv_c - ginfo.lv[l].cmax.xyz;
   lv_r0 = max(1, max(max(max(below.x, above.x), max(below.y, above.y)), max(below.z, above.z)));
   lv_dcell = delta * (1.0 + 1e-5) * inv_h;
-  lv_stop = work + sp.budget;
+  lv_stop = work + select(sp.budget, sp.budget0, l == 0u);
   return is_finite_v3(lv_q) && lv_qmax <= QCLAMP - 4.0;
 }
 

@@ -64,7 +64,10 @@ export interface NeighborSearchOptions {
   queries?: GPUBuffer;
   /** Number of queries (required with `queries`). */
   queryCount?: number;
-  /** Work per level before a query moves to the next level. Default {@link GRID_TUNING}[dim].budget. */
+  /**
+   * Work per level before a query moves to the next level (every level, level 0 included, when
+   * given). Default {@link GRID_TUNING}[dim].budget, and `budget0` of the same entry on level 0.
+   */
   budget?: number;
   /** Label prefix. Default 'Neighbors'. */
   label?: string;
@@ -132,6 +135,7 @@ export async function createNeighborSearch(device: GPUDevice, options: NeighborS
   const n = nq!;
   const budget = options.budget ?? GRID_TUNING[grid.dim as 1 | 2 | 3].budget;
   if (!Number.isInteger(budget) || budget < 1) throw new Error(`wgflow: ${label}: budget must be a positive integer (got ${budget})`);
+  const budget0 = options.budget ?? GRID_TUNING[grid.dim as 1 | 2 | 3].budget0;
 
   const code = neighborsModuleCode();
   const constants = { D: grid.dim, WG: SEARCH_WORKGROUP, K: k, SELF: selfQuery ? 1 : 0, COARSE: 0 };
@@ -152,7 +156,7 @@ export async function createNeighborSearch(device: GPUDevice, options: NeighborS
     return b;
   };
   const params = buf('params', 32, GPUBufferUsage.UNIFORM, new Uint8Array(packStruct(SEARCH_PARAMS_FIELDS, {
-    nq: n, m: grid.count, levels: grid.levels, inf: Infinity, budget,
+    nq: n, m: grid.count, levels: grid.levels, inf: Infinity, budget, budget0,
   })));
   const index = buf('index', n * k * 4, S | CS);
   const distance = buf('distance', n * k * 4, S | CS);
