@@ -83,16 +83,21 @@ fn from_fix(a: vec2u) -> f32 {
 override K: u32 = 1u;          // neighbours per query, 1..8
 override SELF: bool = true;    // queries are the grid's own points (skip i itself)
 override COARSE: bool = false; // `search`: the level-0 box of every query (false), or the full search of the escalated ones
+// Separate queries only: thread t of the box pass searches query order[t] (read from nstats at
+// NSTATS_HEADER + 4 nq, copied there by `order_copy`), whose position is qpts[t]: the queries in
+// the spatial order of a grid over them (its sorted index and sorted positions), so that the
+// lanes of a SIMD group search neighbouring cells. The result does not depend on the order.
+override ORDERED: bool = false;
 const FBW: u32 = 64u;          // threads per fallback workgroup
 
 // Host-written constants of a search. Mirrored by SEARCH_PARAMS_FIELDS in src/kernels/neighbors.ts.
 struct SearchParams {
   nq: u32,             // number of queries
   m: u32,              // number of grid points
-  pad2: u32,
+  budget0: u32,        // work units of level 0 before moving to level 1
   levels: u32,         // levels to search
   inf: f32,            // +inf, the distance of a missing neighbour
-  budget: u32,         // work units per level before moving to the next one
+  budget: u32,         // work units per level (from level 1) before moving to the next one
   pad0: u32,
   pad1: u32,
 }
@@ -113,8 +118,15 @@ struct SearchParams {
 // nstats: [0] queries sent to the brute-force fallback, [1] queries escalated past level 0;
 // from NSTATS_HEADER, the fallback's query list (nq entries); then the escalated queries' list
 // (nq entries); then two words per query: its work (bit 31 set when it was escalated) and the
-// number of candidate distances it computed.
+// number of candidate distances it computed; with ORDERED, then the query order (nq entries).
+// For separate queries the two lists hold query slots (positions in qpts), not query indices.
 const NSTATS_HEADER: u32 = 16u;
+
+// Index of the query whose position is qpts[slot] (separate queries).
+fn query_of_slot(slot: u32) -> u32 {
+  if (ORDERED) { return atomicLoad(&nstats[NSTATS_HEADER + 4u * sp.nq + slot]); }
+  return slot;
+}
 
 var<private> bd: array<f32, 8>;   // squared distances, ascending
 var<private> bi: array<u32, 8>;   // their indices (NONE: empty)
@@ -240,7 +252,7 @@ fn begin_level(l: u32, x: vec3f) -> bool {
   let above = lv_c - ginfo.lv[l].cmax.xyz;
   lv_r0 = max(1, max(max(max(below.x, above.x), max(below.y, above.y)), max(below.z, above.z)));
   lv_dcell = delta * (1.0 + 1e-5) * inv_h;
-  lv_stop = work + sp.budget;
+  lv_stop = work + select(sp.budget, sp.budget0, l == 0u);
   return is_finite_v3(lv_q) && lv_qmax <= QCLAMP - 4.0;
 }
 
@@ -497,17 +509,25 @@ fn search(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw
   var x: vec3f;
   let esc = NSTATS_HEADER + sp.nq;
   let per_query = NSTATS_HEADER + 2u * sp.nq;
+  var slot = t;   // separate queries: the query's position in qpts (its entry in the lists)
   if (COARSE) {
     if (t >= atomicLoad(&nstats[1])) { return; }
-    qi = atomicLoad(&nstats[esc + t]);
-    if (SELF) { x = load_g(qi); } else { x = load_q(qi); }
+    slot = atomicLoad(&nstats[esc + t]);
+    if (SELF) {
+      qi = slot;
+      x = load_g(qi);
+    } else {
+      qi = query_of_slot(slot);
+      x = load_q(slot);
+    }
   } else {
     if (t >= sp.nq) { return; }
     if (SELF) {
       qi = sidx[t];
+      slot = qi;
       x = load_s(t);
     } else {
-      qi = t;
+      qi = query_of_slot(t);
       x = load_q(t);
     }
   }
@@ -518,10 +538,10 @@ fn search(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw
   if (done) {
     write_row(qi);
   } else if (COARSE) {
-    append_fallback(qi);
+    append_fallback(slot);
   } else {
-    let slot = atomicAdd(&nstats[1], 1u);
-    atomicStore(&nstats[esc + slot], qi);
+    let e = atomicAdd(&nstats[1], 1u);
+    atomicStore(&nstats[esc + e], slot);
   }
   if (COARSE) {
     // Work and candidates of the box add to the full search's.
@@ -540,6 +560,15 @@ fn escalate_args() {
   fargs[0] = min(c, 65535u);
   fargs[1] = select(1u, (c + 65534u) / 65535u, c > 65535u);
   fargs[2] = 1u;
+}
+
+@group(0) @binding(32) var<storage, read> qorder_src: array<u32>;
+
+// ORDERED: copies the query order (the first nq entries of qorder_src) into nstats.
+@compute @workgroup_size(WG)
+fn order_copy(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let t = flat_id(gid, nwg);
+  if (t < sp.nq) { atomicStore(&nstats[NSTATS_HEADER + 4u * sp.nq + t], qorder_src[t]); }
 }
 
 @compute @workgroup_size(16)
@@ -568,9 +597,10 @@ fn fallback(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec
   let cnt = workgroupUniformLoad(&fb_count);
   let w = wid.x + wid.y * nwg.x;
   if (w >= cnt) { return; }
-  let qi = atomicLoad(&nstats[NSTATS_HEADER + w]);
+  let slot = atomicLoad(&nstats[NSTATS_HEADER + w]);
+  var qi = slot;
   var x: vec3f;
-  if (SELF) { x = load_g(qi); } else { x = load_q(qi); }
+  if (SELF) { x = load_g(qi); } else { qi = query_of_slot(slot); x = load_q(slot); }
   list_init();
   for (var i = li; i < sp.m; i += FBW) {
     if (SELF && i == qi) { continue; }

@@ -183,6 +183,55 @@ describe('queries against a static grid', () => {
     compare(await nearestNeighbors(device, t3, { dim: 3, k: 1, queries: q3 }), bruteForceKnn(t3, 3, 2, q3), 1);
   });
 
+  it('queryOrder (queries in the cell order of their own grid) gives the unordered results, every path included', async () => {
+    const { device } = await testDevice();
+    await checked(device, async () => {
+      for (const dim of [2, 3]) {
+        const m = 2500;
+        const targets = clusterOutliers(m, dim, 41, 1e4);
+        // Inside the set, duplicates, and far outside (second pass, coarse levels, fallback).
+        const inside = uniform(700, dim, 42, 1.2);
+        const xs = new Float32Array([...inside, ...inside.subarray(0, 50 * dim), ...uniform(150, dim, 43, 1e6)]);
+        const n = xs.length / dim;
+        const S = GPUBufferUsage.STORAGE;
+        const tBuf = createBuffer(device, 'test.targets', targets.byteLength, S, targets);
+        const qBuf = createBuffer(device, 'test.queries', xs.byteLength, S, xs);
+        const grid = await createGrid(device, { points: tBuf, count: m, dim });
+        const own = await createKnn(device, { points: qBuf, count: n, dim, k: 1 });
+        const plain = await createNeighborSearch(device, { grid, k: 3, queries: qBuf, queryCount: n });
+        const ordered = await createNeighborSearch(device, { grid, k: 3, queries: qBuf, queryCount: n, queryOrder: { index: own.grid.sortedIndex, points: own.grid.sortedPoints } });
+        device.queue.writeBuffer(ordered.index, 0, new Uint32Array(n * 3).fill(0xdeadbeef));
+        const enc = device.createCommandEncoder({ label: 'test.order' });
+        const pass = enc.beginComputePass({ label: 'test.order' });
+        grid.encode(pass);
+        own.encode(pass);
+        plain.encode(pass);
+        ordered.encode(pass);
+        pass.end();
+        device.queue.submit([enc.finish()]);
+        const read = async (s: typeof plain) => ({
+          index: new Uint32Array(await readBuffer(device, s.index, n * 12)),
+          distance: new Float32Array(await readBuffer(device, s.distance, n * 12)),
+        });
+        const a = await read(plain);
+        const b = await read(ordered);
+        expect(b.index).toEqual(a.index);
+        expect(b.distance).toEqual(a.distance);
+        compare(b, bruteForceKnn(targets, dim, 4, xs), 3);
+        const d = await ordered.diagnostics();
+        expect(d.secondPass).toBeGreaterThan(0);
+        expect(d.escalated).toBeGreaterThan(0);
+        expect(d.fallback).toBeGreaterThan(0);
+        for (const o of [plain, ordered, own, grid]) o.destroy();
+        tBuf.destroy();
+        qBuf.destroy();
+      }
+      const g = await createGrid(device, { points: createBuffer(device, 'test.p', 64, GPUBufferUsage.STORAGE), count: 8, dim: 2 });
+      await expect(createNeighborSearch(device, { grid: g, k: 1, queryOrder: { index: g.sortedIndex, points: g.sortedPoints } })).rejects.toThrow(/queryOrder needs separate queries/);
+      g.destroy();
+    });
+  });
+
   it('one grid built once, searched twice; kernels write every output (sentinels) and report diagnostics', async () => {
     const { device } = await testDevice();
     await checked(device, async () => {

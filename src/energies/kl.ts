@@ -215,8 +215,13 @@ export function klToSamples(samples: Float32Array | Float64Array | ArrayLike<num
       const S = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC;
       const sampleBuf = api.own(createBuffer(device, api.label('samples'), data.byteLength, S, data));
       const grid = api.own(await createGrid(device, { points: sampleBuf, count: m, dim, k, label: api.label('sampleGrid') }));
-      const toSamples = api.own(await createNeighborSearch(device, { grid, k, queries: ctx.positions, queryCount: n, label: api.label('toSamples') }));
       const knnSelf = api.own(await createKnn(device, { points: ctx.positions, count: n, dim, k, label: api.label('knn') }));
+      // The particles' own grid (updated first in encode) gives the search to the samples its
+      // query order: particles in cell order, their positions gathered in that order.
+      const toSamples = api.own(await createNeighborSearch(device, {
+        grid, k, queries: ctx.positions, queryCount: n, label: api.label('toSamples'),
+        queryOrder: { index: knnSelf.grid.sortedIndex, points: knnSelf.grid.sortedPoints },
+      }));
       const rev = api.own(await createReverseNeighbors(device, { index: knnSelf.index, count: n, k, label: api.label('reverse') }));
       const lengths = api.own(createBuffer(device, api.label('lengthScale'), n * 4, S));
       const bgSelf = bindGroup(device, api.label('self'), selfPipe, {
@@ -235,8 +240,8 @@ export function klToSamples(samples: Float32Array | Float64Array | ArrayLike<num
       const size = dispatchFor(n);
       return {
         encode(p) {
-          toSamples.encode(p);
           knnSelf.encode(p);
+          toSamples.encode(p);
           rev.encode(p);
           dispatch(p, selfPipe, bgSelf, size);
           dispatch(p, targetPipe, bgTarget, size);

@@ -86,7 +86,7 @@ export const SCAN_PARAMS_FIELDS: ScalarFields = [['n', 'u32'], ['pad0', 'u32'], 
 
 /** Fields of `struct SearchParams` of neighbors.wgsl, in order. */
 export const SEARCH_PARAMS_FIELDS: ScalarFields = [
-  ['nq', 'u32'], ['m', 'u32'], ['pad2', 'u32'], ['levels', 'u32'],
+  ['nq', 'u32'], ['m', 'u32'], ['budget0', 'u32'], ['levels', 'u32'],
   ['inf', 'f32'], ['budget', 'u32'], ['pad0', 'u32'], ['pad1', 'u32'],
 ];
 

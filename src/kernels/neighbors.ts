@@ -64,8 +64,20 @@ export interface NeighborSearchOptions {
   queries?: GPUBuffer;
   /** Number of queries (required with `queries`). */
   queryCount?: number;
-  /** Work per level before a query moves to the next level. Default {@link GRID_TUNING}[dim].budget. */
+  /**
+   * Work per level before a query moves to the next level (every level, level 0 included, when
+   * given). Default {@link GRID_TUNING}[dim].budget, and `budget0` of the same entry on level 0.
+   */
   budget?: number;
+  /**
+   * Separate queries only: search them in this order, for memory locality (the results do not
+   * change). Thread t searches query `index[t]`, whose position is `points[t]` (`queryCount * dim`
+   * f32, used instead of `queries`): typically the sorted index and sorted positions of a grid
+   * over the queries ({@link GridKernel.sortedIndex}, {@link GridKernel.sortedPoints}), updated
+   * earlier in the same pass. `index` must hold a permutation of 0..queryCount−1 in its first
+   * queryCount u32.
+   */
+  queryOrder?: { index: GPUBuffer; points: GPUBuffer };
   /** Label prefix. Default 'Neighbors'. */
   label?: string;
 }
@@ -132,10 +144,14 @@ export async function createNeighborSearch(device: GPUDevice, options: NeighborS
   const n = nq!;
   const budget = options.budget ?? GRID_TUNING[grid.dim as 1 | 2 | 3].budget;
   if (!Number.isInteger(budget) || budget < 1) throw new Error(`wgflow: ${label}: budget must be a positive integer (got ${budget})`);
+  const budget0 = options.budget ?? GRID_TUNING[grid.dim as 1 | 2 | 3].budget0;
 
+  const order = options.queryOrder;
+  if (order && selfQuery) throw new Error(`wgflow: ${label}: queryOrder needs separate queries (queries and queryCount)`);
+  if (order && (!order.index || !order.points)) throw new Error(`wgflow: ${label}: queryOrder needs both index and points buffers`);
   const code = neighborsModuleCode();
-  const constants = { D: grid.dim, WG: SEARCH_WORKGROUP, K: k, SELF: selfQuery ? 1 : 0, COARSE: 0 };
-  const names = ['reset', 'search', 'escalate_args', 'fallback_args', 'fallback'] as const;
+  const constants = { D: grid.dim, WG: SEARCH_WORKGROUP, K: k, SELF: selfQuery ? 1 : 0, COARSE: 0, ORDERED: order ? 1 : 0 };
+  const names = ['reset', 'search', 'escalate_args', 'fallback_args', 'fallback', 'order_copy'] as const;
   const pipes = await Promise.all([
     ...names.map((e) => pipeline(device, { label: `Neighbors.${e}`, code: code, entry: e, constants: constants })),
     pipeline(device, { label: 'Neighbors.search_coarse', code: code, entry: 'search', constants: { ...constants, COARSE: 1 } }),
@@ -152,15 +168,15 @@ export async function createNeighborSearch(device: GPUDevice, options: NeighborS
     return b;
   };
   const params = buf('params', 32, GPUBufferUsage.UNIFORM, new Uint8Array(packStruct(SEARCH_PARAMS_FIELDS, {
-    nq: n, m: grid.count, levels: grid.levels, inf: Infinity, budget,
+    nq: n, m: grid.count, levels: grid.levels, inf: Infinity, budget, budget0,
   })));
   const index = buf('index', n * k * 4, S | CS);
   const distance = buf('distance', n * k * 4, S | CS);
-  // Header, fallback list, escalation list, two words per query.
-  const stats = buf('stats', (NSTATS_HEADER + 4 * n) * 4, S | CS);
+  // Header, fallback list, escalation list, two words per query (and the query order).
+  const stats = buf('stats', (NSTATS_HEADER + (order ? 5 : 4) * n) * 4, S | CS);
   const escArgs = buf('escalateArgs', 16, S | GPUBufferUsage.INDIRECT);
   const fbArgs = buf('fallbackArgs', 16, S | GPUBufferUsage.INDIRECT);
-  const queries = options.queries ?? grid.points;
+  const queries = order ? order.points : options.queries ?? grid.points;
 
   const searchEntries = {
     20: queries, 21: params, 22: grid.info, 23: grid.cells, 24: grid.sortedIndex, 25: grid.sortedPoints,
@@ -175,6 +191,7 @@ export async function createNeighborSearch(device: GPUDevice, options: NeighborS
     fallback: bindGroup(device, `${label}.fallback`, P.fallback, {
       20: queries, 21: params, 26: grid.points, 27: index, 28: distance, 29: stats,
     }),
+    order_copy: order ? bindGroup(device, `${label}.orderCopy`, P.order_copy, { 21: params, 29: stats, 32: order.index }) : undefined,
   };
   const searchSize = dispatchFor(n, SEARCH_WORKGROUP);
   const indirect = (pass: GPUComputePassEncoder, p: GPUComputePipeline, b: GPUBindGroup, args: GPUBuffer) => {
@@ -193,6 +210,7 @@ export async function createNeighborSearch(device: GPUDevice, options: NeighborS
     encode(pass) {
       if (destroyed) throw new Error(`wgflow: ${label} used after destroy()`);
       dispatch(pass, P.reset, bg.reset, [1, 1]);
+      if (bg.order_copy) dispatch(pass, P.order_copy, bg.order_copy, dispatchFor(n, SEARCH_WORKGROUP));
       dispatch(pass, P.search, bg.search, searchSize);
       dispatch(pass, P.escalate_args, bg.escalate_args, [1, 1]);
       indirect(pass, coarseP, bg.coarse, escArgs);
