@@ -471,8 +471,11 @@ function drawPlot() {
     g.fillText(String(t), X(t) - 8 * dpr, H - B + 14 * dpr);
   }
   g.fillText('iteration', W - R - 44 * dpr, H - 4 * dpr);
-  for (const r of runs) {
-    g.strokeStyle = r.colour; g.lineWidth = 2 * dpr;
+  // Lines drawn thick to thin and the later ones dashed, so that equal curves (the accelerated
+  // and steering flows often coincide) stay visible on top of each other.
+  runs.forEach((r, j) => {
+    g.strokeStyle = r.colour; g.lineWidth = Math.max(1, 3.5 - 0.75 * j) * dpr;
+    g.setLineDash(j % 2 ? [6 * dpr, 4 * dpr] : []);
     g.beginPath();
     let pen = false;
     for (const [s, e] of r.points) {
@@ -481,7 +484,8 @@ function drawPlot() {
       pen = true;
     }
     g.stroke();
-  }
+  });
+  g.setLineDash([]);
 }
 
 // ---- The frame loop.
