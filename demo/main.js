@@ -295,12 +295,14 @@ function destroyRuns() {
 
 async function restart() {
   const gen = ++state.generation;
+  // Messages shown after this request (a picture refused while the last frame's statistics were
+  // read back, or while this start compiles) outlive it; older ones it supersedes.
+  const seqAtStart = messageSeq;
   while (statsBusy) await new Promise((r) => setTimeout(r, 10));
   if (gen !== state.generation) return;
   destroyRuns();
   if (!dev || lost) return;
-  clearMessage(); // a new start supersedes the last message (a refused picture, N too large)
-  const seqAtStart = messageSeq;
+  if (messageSeq === seqAtStart) clearMessage(); // a new start supersedes the last message (a refused picture, N too large)
   const presetId = ui.preset.value;
   const preset = PRESETS[presetId];
   state.preset = presetId;
