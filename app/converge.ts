@@ -14,7 +14,7 @@
  *   far it got and the steps it would need, extrapolated ({@link extrapolate}); a run whose
  *   extrapolation already lies far beyond the cap stops early (`projectStop`).
  *
- * Flow time t = Σ h over the steps (h as `stats().h` reports it at each check). Node or
+ * Flow time t = Σ h over the steps (`stats().time`, summed on the GPU at every step). Node or
  * browser: no file access here.
  */
 import { createFlow, type EnergyTerm, type FlowOptions, type FlowStats } from '../src/index.js';
@@ -280,11 +280,10 @@ export async function runToConvergence(device: GPUDevice, problem: ConvergencePr
   };
   const flow = await createFlow(device, { ...spec.options, dim: problem.dim, positions: problem.positions, energy: problem.energy(), label: `wgflow.converge.${problem.name}.${spec.label}` });
   try {
-    let ms = 0, time = 0, lastProjection: number | null = null;
+    let ms = 0, lastProjection: number | null = null;
     const record = async () => {
       const s = await flow.stats();
-      const prev = out.checks.at(-1);
-      if (prev) time += (s.step - prev.step) * s.h;
+      const time = s.time;
       const c: Check = { step: s.step, time, energy: s.energy, variance: variances(s, problem.dim), residual: s.residual, kinetic: s.kinetic, h: s.h, gamma: s.gamma, restarts: s.restarts, ms };
       out.checks.push(c);
       out.finalStats = s;

@@ -352,7 +352,7 @@ async function restart() {
         format: dev.format, size: Number(ui.size.value) * (window.devicePixelRatio || 1), colour: ORANGE, colour2: BLUE,
         split: preset.split ? Math.ceil(n / 2) : n, view: viewFor(preset, s.canvas), targetSize: [s.canvas.width, s.canvas.height], label: `demo.render.${s.method}`,
       });
-      runs.push({ ...s, flow, ctx, renderer, steps: 0, time: 0, lastH: null, lastStep: 0, energy: NaN, energy0: NaN, points: [], colour: METHOD_COLOURS[s.method] });
+      runs.push({ ...s, flow, ctx, renderer, steps: 0, time: 0, energy: NaN, energy0: NaN, points: [], colour: METHOD_COLOURS[s.method] });
     }
     // A backdrop drawn in grey behind the particles, by the same renderer from its own vertex
     // buffer: the picture's target samples, or the edges of the start cube in 3-D.
@@ -396,11 +396,8 @@ async function pollStats() {
     if (gen !== state.generation) return;
     stats.forEach((s, i) => {
       const r = runs[i];
-      // Flow time: trapezoid of h over the steps since the last readout (exact for a fixed h).
-      const dSteps = s.step - r.lastStep;
-      // (The h read at step 0 is the option's placeholder under h: 'auto', so it is not used.)
-      r.time += dSteps * (r.lastH === null ? s.h : 0.5 * (r.lastH + s.h));
-      r.lastH = s.step > 0 ? s.h : null; r.lastStep = s.step;
+      // Flow time: the sum of the steps taken, kept on the GPU (exact for adaptive steps too).
+      r.time = s.time;
       r.energy = energyOf(s);
       if (!Number.isFinite(r.energy0)) r.energy0 = r.energy;
       r.points.push([s.step, r.energy]);
@@ -519,7 +516,7 @@ function frame() {
     if (r.targetRenderer) { r.targetRenderer.resize(r.canvas.width, r.canvas.height); r.targetRenderer.setView(view); r.targetRenderer.encode(pass); }
     r.renderer.encode(pass);
     pass.end();
-    r.label.textContent = `${r.method}\niteration ${r.steps}\nt ${preset.h({}, r.method) === 'auto' || r.method === 'fire' ? '≈ ' : '= '}${r.time.toPrecision(4)}\nF ${Number.isFinite(r.energy) ? r.energy.toPrecision(5) : '…'}`;
+    r.label.textContent = `${r.method}\niteration ${r.steps}\nt = ${r.time.toPrecision(4)}\nF ${Number.isFinite(r.energy) ? r.energy.toPrecision(5) : '…'}`;
   }
   device.queue.submit([enc.finish()]);
   inFlight++;

@@ -51,6 +51,10 @@ struct State {
   last_energy: f32,    // energy seen by adaptive restart
   fire_calm: u32,      // FIRE: steps since the last velocity reset
   fire_reset: u32,     // FIRE: 1 when this step resets the velocities
+  time: f32,           // flow time: the sum of the steps h taken
+  pad1: u32,
+  pad2: u32,
+  pad3: u32,
 }
 
 // Flat particle index of a 1D or 2D dispatch of WG-sized workgroups.

@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { testDevice } from './helpers.js';
 import { createFlow } from '../src/flow.js';
+import { CHATTER_ONSET } from '../src/kernels/integrate.js';
 import { criticalDamping, FLOW_DEFAULTS, PAPER_GAMMA, resolveFlowOptions, strongConvexity, type FlowOptions } from '../src/flow/options.js';
 import { customPotential, doubleWell, gaussianMixture, quadratic } from '../src/energies/potential.js';
 import { entropy } from '../src/energies/entropy.js';
@@ -129,15 +130,50 @@ describe('the curvature rule on the GPU (h: auto)', () => {
         const s = await flow.stats();
         flow.destroy();
         // v = 0 before the first step, so s = 0 and c = 1 for the steering flow. The damped
-        // flows also obey the chatter bound h ≤ b·γ/λ̂ (γ = 2√2), which is the smaller of the two
-        // at this random start (checked below, so the test fails without it).
+        // flows' chatter bound h ≤ b·γ/λ̂ (γ = 2√2) is off before flow time 2/γ, though it is
+        // the smaller of the two at this random start (checked, so the test fails if it acts).
         const b = FLOW_DEFAULTS.autoStep.chatter.curvature;
         const damped = method === 'accelerated' || method === 'steering';
-        const want = method === 'gradient' ? f.gradient / lam : damped ? Math.min(f[method] / Math.sqrt(lam), (b[method] * 2 * Math.SQRT2) / lam) : f[method] / Math.sqrt(lam);
+        const want = method === 'gradient' ? f.gradient / lam : f[method] / Math.sqrt(lam);
         if (damped) expect((b[method] * 2 * Math.SQRT2) / lam).toBeLessThan(f[method] / Math.sqrt(lam));
+        expect(s.time, `${method}: flow time after one step`).toBe(s.h);
         expect(Math.abs(s.h / want - 1), `${method}, T = ${T}`).toBeLessThan(1e-4);
         if (method === 'accelerated' || method === 'steering') expect(s.gamma).toBeCloseTo(2 * Math.SQRT2, 6);
       }
+    }
+  });
+  it('the chatter bound b·γ/λ̂ of the damped flows acts from flow time 2/γ on; stats().time is Σ h', async () => {
+    const { device } = await testDevice();
+    const n = 300, x0 = twoQuadrants(n, { seed: 11 });
+    const f = FLOW_DEFAULTS.autoStep.fraction.curvature;
+    const gamma = 2 * Math.SQRT2, onset = CHATTER_ONSET / gamma;
+    expect(CHATTER_ONSET).toBe(2);
+    for (const method of ['accelerated', 'steering'] as const) {
+      // b = 0.05 makes the bound the smaller of the two at this N (0.4 would not bind once the cloud has spread).
+      const b = 0.05;
+      const flow = await createFlow(device, { dim: 2, positions: x0, energy: [quadratic(), entropy()], method, h: 'auto', autoStep: { chatter: b } });
+      let sum = 0, bound = false, checked = 0;
+      for (let step = 0; step < 4000 && checked < 3; step++) {
+        const x = await flow.positions();
+        const before = await flow.stats();
+        await flow.step(1);
+        const s = await flow.stats();
+        sum += s.h;
+        expect(Math.abs(s.time - sum), `${method}, step ${s.step}: time = Σ h`).toBeLessThan(1e-5 * Math.max(1, sum));
+        // Sample the rule at a few steps on either side of the onset (every step would be slow).
+        if (step % 25 !== 0 && !(before.time < onset && s.time >= onset)) continue;
+        const lam = meanStiffness(x, 2, 1);
+        const c = method === 'steering' ? 1 + gamma * s.s : 1; // s of this step's sums (State.s after it)
+        const first = f[method] / Math.sqrt(c * lam), chatter = (b * gamma) / (c * lam);
+        const on = before.time >= onset;
+        const want = on ? Math.min(first, chatter) : first;
+        expect(Math.abs(s.h / want - 1), `${method}, step ${s.step}, t = ${before.time}`).toBeLessThan(2e-4);
+        if (on) { checked++; bound ||= chatter < first; }
+        else expect(chatter, 'the bound would bind before the onset (so this checks that it is off)').toBeLessThan(first);
+      }
+      flow.destroy();
+      expect(checked, `${method}: steps checked after the onset`).toBe(3);
+      expect(bound, `${method}: the bound binds after the onset`).toBe(true);
     }
   });
   it('entropy k ≥ 2: λ̂ comes from the k-th neighbour distances, so the gradient flow does not freeze', async () => {

@@ -111,10 +111,13 @@ export interface FlowOptions {
    * bias: docs/convergence.md. Rule 'displacement' (the earlier rule, studies/step-control.md):
    * gradient h = f / max_i(|g_i|/l_i); damped h = min( sqrt(f / (c max_i |g_i|/l_i)), f / max_i(|v_i|/l_i) ).
    * Fractions default per rule and method (FLOW_DEFAULTS.autoStep.fraction). `chatter` (curvature
-   * rule, accelerated and steering only): a second bound h ≤ chatter·γ/λ̂ on the damped step. The
-   * chatter heats the velocities to a kinetic temperature ∝ h·λ̂/γ, which raises the plateau's
-   * variance; this bound keeps that bias the same at every N (where the first bound, ∝ 1/√λ̂, lets
-   * it grow like √N). Default 0.4 (bias ≈ 0.01 per axis on the Fokker–Planck flow); 0 turns it off.
+   * rule, accelerated and steering only): a second bound h ≤ chatter·γ/λ̂ on the damped step, from
+   * flow time 2/γ on (`stats().time`). The chatter heats the velocities to a kinetic temperature
+   * ∝ h·λ̂/γ, which raises the plateau's variance; this bound keeps that bias the same at every N
+   * (where the first bound, ∝ 1/√λ̂, lets it grow like √N). It is off before 2/γ because heat
+   * from then decays at rate 2γ and no plateau is reached sooner, while λ̂ is largest at the
+   * start, where the bound would cost the most steps. Default 0.4 (bias ≈ 0.01 per axis on the
+   * Fokker–Planck flow); 0 turns it off.
    */
   autoStep?: { rule?: AutoStepRule; fraction?: number; chatter?: number; hMax?: number; hMin?: number };
   /**

@@ -26,6 +26,8 @@ export interface FlowStats {
   covariance: number[];
   /** Current step size h (changes under adaptive schemes). */
   h: number;
+  /** Flow time: the sum of the steps h taken so far (accumulated in f32 on the GPU). */
+  time: number;
   /** Damping used by the last step. */
   gamma: number;
   /** Steering ratio s of the last step (steering flow). */
@@ -103,6 +105,6 @@ export function decodeStats(s: StatsInput): FlowStats {
     step: st.step, energy: total, terms: termsOut, monitors: monitorsOut,
     kinetic: 0.5 * r[STATS_COLUMNS.vv]! / n, residual: r[STATS_COLUMNS.gg]! / n,
     mean: m.map((v, c) => v + s.shift[c]!), covariance: cov,
-    h: st.h, gamma: st.gamma, s: st.s, alpha: st.alpha, power: st.power, restarts: st.restarts,
+    h: st.h, time: st.time, gamma: st.gamma, s: st.s, alpha: st.alpha, power: st.power, restarts: st.restarts,
   };
 }

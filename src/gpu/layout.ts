@@ -26,6 +26,7 @@ export const STATE_FIELDS = [
   ['step', 'u32'], ['h', 'f32'], ['alpha', 'f32'], ['n_pos', 'u32'],
   ['rng_counter', 'u32'], ['gamma', 'f32'], ['s', 'f32'], ['power', 'f32'],
   ['restarts', 'u32'], ['last_energy', 'f32'], ['fire_calm', 'u32'], ['fire_reset', 'u32'],
+  ['time', 'f32'], ['pad1', 'u32'], ['pad2', 'u32'], ['pad3', 'u32'],
 ] as const satisfies readonly (readonly [string, Scalar])[];
 
 export type ParamsName = (typeof PARAMS_FIELDS)[number][0];

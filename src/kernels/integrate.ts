@@ -48,6 +48,12 @@ export const AUTO_RULES = {
   curvature: 1,
 } as const;
 
+/**
+ * The damped flows' chatter bound (`autoStep.chatter`) acts from flow time CHATTER_ONSET/γ on.
+ * Mirrored by `CHATTER_ONSET` of shaders/integrate.wgsl.
+ */
+export const CHATTER_ONSET = 2;
+
 /** Value of the non-finite flag (the first word of the flags buffer) while every step stayed finite. */
 export const ALL_FINITE = 0xffffffff;
 
