@@ -94,6 +94,8 @@ const FONT_5X8: Record<string, string> = {
   '³': '0c06020c00000000', '⁴': '040c1e0400000000', '⁵': '1e18021c00000000', '⁻': '001e000000000000',
   '¹': '040c040e00000000', '⁰': '0c12120c00000000',
   'Σ': '1f10080408101f00',
+  'α': '00000d1212120d00', 'η': '0000161911110101', 'σ': '00000f1211110e00', 'ρ': '00000e11111e1010',
+  'κ': '0000121418141200', 'ω': '0000111115150a00',
   '^': '040a110000000000', '∝': '00000a15150a0000', '~': '0000081502000000',
 };
 
@@ -110,6 +112,24 @@ function glyphRows(ch: string): number[] {
 /** Pixels per glyph cell at a font size (the bitmap font is scaled by whole numbers). */
 function textScale(size: number): number {
   return Math.max(1, Math.round(size / 9));
+}
+
+/**
+ * What the PNG renderer cannot draw as given: characters without a glyph (drawn as '?') and
+ * horizontal texts that run past the figure's edges. Empty when every text is drawn whole.
+ */
+export function figureTextProblems(fig: Figure): string[] {
+  const out: string[] = [];
+  for (const s of fig.shapes) {
+    if (s.kind !== 'text') continue;
+    const missing = [...new Set([...s.text].filter((ch) => ch !== '?' && !(ch in FONT_5X8) && !(GLYPH_ALIAS[ch]! in FONT_5X8)))];
+    if (missing.length) out.push(`no glyph for ${missing.map((c) => `'${c}'`).join(', ')} in "${s.text}"`);
+    if (s.vertical) continue;
+    const w = rasterTextWidth(s.text, s.size ?? 12);
+    const x0 = s.anchor === 'middle' ? s.x - w / 2 : s.anchor === 'end' ? s.x - w : s.x;
+    if (x0 < 0 || x0 + w > fig.width) out.push(`"${s.text}" spans x = ${Math.round(x0)}..${Math.round(x0 + w)} of a figure ${fig.width} wide`);
+  }
+  return out;
 }
 
 /** Width in pixels of a text in the PNG renderer (6 px per character at scale 1). */

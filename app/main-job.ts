@@ -160,7 +160,7 @@ export function snapshotFigure(rep: MainJobReport, columns: number[]) {
         const tag = j === firstMissing ? ` (${r.stop}, end)` : '';
         return s ? { positions: s.positions, title: `step ${s.step}${tag} · t = ${s.time.toFixed(2)}`, color: (0.85 * j) / Math.max(1, columns.length - 1) } : undefined;
       });
-      const damping = r.method === 'gradient' ? 'no damping (first order)' : r.method === 'fire' ? `no γ${r.settings ? ` (${shortSettings(r.settings)})` : ''}` : `γ = ${gammaText(r)}`;
+      const damping = r.method === 'gradient' ? 'no damping (first order)' : r.method === 'fire' ? (r.settings ? shortSettings(r.settings) : 'FIRE 2.0 (no γ)') : `γ = ${gammaText(r)}`;
       const outcome = r.converged ? `converged at step ${r.converged.step}` : `not converged (${r.stop} at step ${r.checks.at(-1)?.step ?? 0})`;
       return { heading: `${r.label} · h = ${stepText(r)} · ${damping} · ${outcome}`, panels };
     }),

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { testDevice } from './helpers.js';
 import { extrapolate, judge, resolveCriterion, CRITERION_DEFAULTS, type Check } from '../app/converge.js';
-import { defaultCap, defaultSize, runMainJob } from '../app/main-job.js';
+import { convergenceFigure, defaultCap, defaultSize, runMainJob, snapshotFigure } from '../app/main-job.js';
+import { figureTextProblems } from '../app/figure.js';
 import { PRESETS } from '../app/presets.js';
 import { createProgress } from '../app/progress.js';
 import { main } from '../app/cli.js';
@@ -132,6 +133,9 @@ describe('the main job on the GPU (N = 200)', () => {
     expect(rep.files).toEqual(names);
     for (const f of names) expect(existsSync(f), f).toBe(true);
     expect(readFileSync(names[0]!).subarray(0, 8).toString('hex')).toBe('89504e470d0a1a0a');
+    // Every text of both figures is drawn whole: each character has a glyph, no heading runs off.
+    expect(figureTextProblems(snapshotFigure(rep, [0, 500, 1000, 2000, 5000]))).toEqual([]);
+    expect(figureTextProblems(convergenceFigure(rep))).toEqual([]);
     expect(readFileSync(names[1]!, 'utf8')).toContain('accelerated · h = auto (');
     const csv = readFileSync(names[4]!, 'utf8').trim().split('\n');
     expect(csv[0]).toBe('flow,step,time,energy,var_x,var_y,residual,kinetic,h,gamma,restarts,ms');
