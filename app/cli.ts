@@ -20,7 +20,7 @@
  * position), 4 GPU device lost, 130 stopped by SIGINT, 143 by SIGTERM (a checkpoint written).
  */
 import { existsSync, realpathSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { getDevice, type DeviceResult } from '../src/index.js';
@@ -29,7 +29,7 @@ import { compareMethods, compareTable, defaultCriterion, writeCompareOutputs, ty
 import { PICTURE_FLAGS, runPictureCommand } from './emblem.js';
 import { choiceFlag, flagHelp, flagNames, flagUsage, intFlag, nonNegativeFlag, numFlag, parseFlags, scanArgs, textFlag, type FlagSpecs, type Flags } from './args.js';
 import { createProgress } from './progress.js';
-import { runMainJob } from './main-job.js';
+import { besideTable, runMainJob } from './main-job.js';
 import { configText, METHODS, parseConfig, type RunConfig } from './config.js';
 import { readCheckpoint } from './checkpoint.js';
 import { EXIT_BLOWUP, EXIT_DEVICE_LOST, EXIT_SIGINT, EXIT_SIGTERM, runConfig, RunStop } from './run.js';
@@ -47,6 +47,7 @@ export const RUN_FLAGS: FlagSpecs = {
   every: { type: 'string', value: 'K', help: 'record energy, residual, kinetic energy and h every K steps' },
   out: { type: 'string', value: 'DIR', help: 'output folder (default out/<name>; a converge job: out)' },
   'checkpoint-every': { type: 'string', value: 'K', help: 'write DIR/checkpoint.wgflow every K steps of a flow (0: only on Ctrl-C; default about 10 per flow)' },
+  paper: { type: 'string', value: 'on|off', help: "the main job (preset main, npm start): also run the paper's setting (paper-fp: N = 1000, h = 5e-4, γ = 0.5, 5000 iterations) and report it beside the tuned run (default on)" },
   ...HELP,
 };
 
@@ -361,9 +362,12 @@ function testHook(name: string): number | undefined {
 
 /** `wgflow run <preset | config.json>`. */
 async function runCommand(base: RunConfig, preset: Preset | undefined, flags: Flags, context: string): Promise<void> {
+  if (flags.paper !== undefined && preset !== PRESETS.main) {
+    throw new Error(`wgflow: run: ${base.name}: --paper is for the main job (wgflow run main, npm start)`);
+  }
   if ((base.job ?? 'run') === 'converge') {
     // --n, --steps (the step cap) and --every go to the main job's options, as for wgflow converge.
-    const { n: _n, steps: _s, every: _e, ...rest } = flags;
+    const { n: _n, steps: _s, every: _e, paper: _p, ...rest } = flags;
     return convergeJob(applyRunFlags(base, rest, context), preset, flags);
   }
   const config = applyRunFlags(base, flags, context);
@@ -420,6 +424,7 @@ async function resume(path: string, flags: Flags): Promise<void> {
 /** A config with job 'converge' (the preset main, npm start): the main job of app/main-job.ts. */
 async function convergeJob(config: RunConfig, preset: Preset | undefined, flags: Flags): Promise<void> {
   if (flags['checkpoint-every'] !== undefined) throw new Error(`wgflow: run: ${config.name}: --checkpoint-every is for run jobs; the converge job (job: 'converge') writes no checkpoints`);
+  const paper = choiceFlag(flags, 'paper', ['on', 'off'] as const) ?? 'on';
   const p = presetFromConfig(config, preset?.finalCheck ? { finalCheck: preset.finalCheck } : {});
   const out = textFlag(flags, 'out') ?? 'out';
   const d = await device();
@@ -429,6 +434,14 @@ async function convergeJob(config: RunConfig, preset: Preset | undefined, flags:
       fallback: d.fallback, adapter: d.summary, out,
     });
     console.log(`[wgflow] wrote ${rep.files.join(', ')} (${(rep.wallMs / 1000).toFixed(1)} s in all)`);
+    if (preset === PRESETS.main && paper === 'on') {
+      console.log(`[wgflow] beside it, the paper's own setting (preset paper-fp): ${PRESETS['paper-fp']!.description}`);
+      const paperRep = await runMainJob(d.device, PRESETS['paper-fp']!, { fallback: d.fallback, adapter: d.summary, out });
+      const side = besideTable(rep, paperRep);
+      await writeFile(join(out, 'fokker-planck-vs-paper.md'), side + '\n');
+      console.log(side);
+      console.log(`[wgflow] wrote ${[...paperRep.files, join(out, 'fokker-planck-vs-paper.md')].join(', ')} (${(paperRep.wallMs / 1000).toFixed(1)} s in all)`);
+    }
   } finally {
     d.device.destroy();
   }

@@ -143,6 +143,37 @@ export function mainJobTable(rep: MainJobReport): string {
   ].join('\n');
 }
 
+/**
+ * The tuned run beside the paper's setting (npm start), per flow: settings, where it converged
+ * (or how far it got) and the final variance.
+ */
+export function besideTable(tuned: MainJobReport, paper: MainJobReport): string {
+  const k = tuned.criterion;
+  const cell = (rep: MainJobReport, label: string) => {
+    const r = rep.runs.find((x) => x.label === label);
+    if (!r) return ['not run', '', ''];
+    const last = r.checks.at(-1)!;
+    const h = stepText(r), gam = gammaText(r);
+    const where = r.error ? `failed: ${r.error}` : r.converged ? `converged at step ${r.converged.step} (t = ${g3(r.converged.time)})` :
+      `not within ${last.step}${r.extrapolation?.steps != null ? ` (needs ≈ ${r.extrapolation.steps})` : ''}`;
+    return [`h = ${h}${gam === '—' ? '' : `, γ = ${gam}`}`, where, last.variance.map((v) => v.toFixed(3)).join(' / ')];
+  };
+  const labels = [...new Set([...tuned.runs.map((r) => r.label), ...paper.runs.map((r) => r.label)])];
+  const rows = labels.map((l) => [l, ...cell(tuned, l), ...cell(paper, l)]);
+  const head = ['flow', 'tuned: settings', 'tuned: result', 'tuned: final variance', "paper's setting", "paper's: result", "paper's: final variance"];
+  const widths = head.map((h, j) => Math.max(h.length, ...rows.map((r) => r[j]!.length)));
+  const line = (cells: string[]) => `| ${cells.map((c, j) => c.padEnd(widths[j]!)).join(' | ')} |`;
+  return [
+    `## ${tuned.preset} (N = ${tuned.n}, the tuned defaults) beside ${paper.preset} (N = ${paper.n}, the paper's setting)`,
+    '',
+    `Criterion of both: ${criterionText(k)}.`,
+    '',
+    line(head),
+    `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`,
+    ...rows.map(line),
+  ].join('\n');
+}
+
 /** The snapshot grid (figure 3) of a report. */
 export function snapshotFigure(rep: MainJobReport, columns: number[]) {
   const k = rep.criterion;

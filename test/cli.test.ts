@@ -26,7 +26,7 @@ describe('wgflow command line errors', () => {
 
   it('rejects an unknown flag, wherever it is, listing the flags of the command', async () => {
     await expect(main(['picture', '--bogus', '1'])).rejects.toThrow('wgflow: picture: unknown flag --bogus; valid flags: --n, --m, --steps, --anneal, --image, --out, --help');
-    await expect(main(['--bogus', 'quadratic'])).rejects.toThrow('wgflow: quadratic: unknown flag --bogus; valid flags: --method, --steps, --n, --h, --gamma, --seed, --every, --out, --checkpoint-every, --help');
+    await expect(main(['--bogus', 'quadratic'])).rejects.toThrow('wgflow: quadratic: unknown flag --bogus; valid flags: --method, --steps, --n, --h, --gamma, --seed, --every, --out, --checkpoint-every, --paper, --help');
     await expect(main(['run', 'quadratic', '--max-steps', '5'])).rejects.toThrow('wgflow: quadratic: unknown flag --max-steps; valid flags: --method, --steps');
     // A flag of another command is unknown to this one.
     await expect(main(['picture', '--criterion', 'plateau'])).rejects.toThrow(/picture: unknown flag --criterion; valid flags: --n, --m/);
@@ -34,6 +34,8 @@ describe('wgflow command line errors', () => {
   });
 
   it('rejects a malformed or out-of-range value, naming the flag', async () => {
+    await expect(main(['run', 'quadratic', '--paper', 'on'])).rejects.toThrow('wgflow: run: quadratic: --paper is for the main job (wgflow run main, npm start)');
+    await expect(main(['run', 'main', '--paper', 'maybe'])).rejects.toThrow(/--paper must be one of on, off|--paper.*on.*off/);
     await expect(main(['quadratic', '--n', 'abc'])).rejects.toThrow('wgflow: --n must be a positive integer (got abc)');
     await expect(main(['--steps', '2.5', 'picture'])).rejects.toThrow('wgflow: --steps must be a positive integer (got 2.5)');
     await expect(main(['compare', 'quadratic', '--tol=0'])).rejects.toThrow('wgflow: --tol must be a positive number (got 0)');

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { testDevice } from './helpers.js';
 import { extrapolate, judge, resolveCriterion, CRITERION_DEFAULTS, type Check } from '../app/converge.js';
-import { convergenceFigure, defaultCap, defaultSize, runMainJob, snapshotFigure } from '../app/main-job.js';
+import { besideTable, convergenceFigure, defaultCap, defaultSize, runMainJob, snapshotFigure } from '../app/main-job.js';
 import { figureTextProblems } from '../app/figure.js';
 import { PRESETS } from '../app/presets.js';
 import { createProgress } from '../app/progress.js';
@@ -136,6 +136,11 @@ describe('the main job on the GPU (N = 200)', () => {
     // Every text of both figures is drawn whole: each character has a glyph, no heading runs off.
     expect(figureTextProblems(snapshotFigure(rep, [0, 500, 1000, 2000, 5000]))).toEqual([]);
     expect(figureTextProblems(convergenceFigure(rep))).toEqual([]);
+    // The side-by-side table (npm start puts paper-fp beside the tuned run): one row per flow.
+    const side = besideTable(rep, { ...rep, preset: 'paper-fp', runs: rep.runs.slice(1) }).split('\n');
+    expect(side[0]).toBe('## fokker-planck (N = 200, the tuned defaults) beside paper-fp (N = 200, the paper\'s setting)');
+    expect(side.find((l) => l.startsWith('| gradient '))).toMatch(/not within \d+ \(needs ≈ \d+\).*\| not run /);
+    expect(side.find((l) => l.startsWith('| accelerated '))).toMatch(new RegExp(`converged at step ${rep.runs[1]!.converged!.step} .*converged at step ${rep.runs[1]!.converged!.step} `));
     expect(readFileSync(names[1]!, 'utf8')).toContain('accelerated · h = auto (');
     const csv = readFileSync(names[4]!, 'utf8').trim().split('\n');
     expect(csv[0]).toBe('flow,step,time,energy,var_x,var_y,residual,kinetic,h,gamma,restarts,ms');
