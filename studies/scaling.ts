@@ -135,14 +135,14 @@ function report(): void {
       lines.push(`| ${k} | ${r.n} | ${r.hEnd.toPrecision(3)} | ${r.gamma} | ${r.converged ? r.converged.step : s !== null ? `≈ ${s}` : '—'} | ${r.converged ? r.converged.time.toFixed(2) : r.extrapolation?.time ? `≈ ${r.extrapolation.time.toFixed(2)}` : '—'} | ${Number.isFinite(wall) ? wall.toFixed(0) : '—'} | ${r.msPerStep.toFixed(1)} | ${r.finalVariance.map((v) => v.toFixed(3)).join(' / ')} | ${r.stop} at ${r.steps} | ${r.adapter.split(' (')[0]!.slice(0, 40)} |`);
     }
   }
-  lines.push('', '## Fitted exponents (steps ∝ N^a, wall time ∝ N^b; least squares on log–log, over the sizes measured)', '', '| flow | sizes | a (steps) | b (wall time) |', '|---|---|---|---|');
+  lines.push('', '## Fitted exponents (steps ∝ N^a, wall time ∝ N^b; least squares on log–log, over the sizes measured)', '', 'The runs were made on a shared 2-core machine whose load changed the wall time per step by up to 10× between runs; the wall-time exponents b mix those loads and say little; compare the steps.', '', '| flow | sizes | a (steps) | b (wall time) |', '|---|---|---|---|');
   const series: { name: string; x: number[]; y: number[]; marks?: boolean }[] = [];
   for (const [k, rs] of groups) {
-    const pts = rs.map((r) => [r.n, stepsOf(r)] as [number, number | null]).filter((p): p is [number, number] => p[1] !== null);
+    const pts = rs.map((r) => [r.n, stepsOf(r)] as [number, number | null]).filter((p): p is [number, number] => p[1] !== null).sort((p, q) => p[0] - q[0]);
     const wall = rs.map((r) => [r.n, r.converged?.ms != null ? r.converged.ms : (stepsOf(r) ?? NaN) * r.msPerStep] as [number, number]).filter((p) => Number.isFinite(p[1]));
     const fs = fitLogLog(pts), fw = fitLogLog(wall);
     lines.push(`| ${k} | ${pts.map((p) => p[0]).join(', ')} | ${fs ? fs.exponent.toFixed(2) : '—'} | ${fw ? fw.exponent.toFixed(2) : '—'} |`);
-    const sorted = [...pts].sort((a, b) => a[0] - b[0]);
+    const sorted = pts;
     // The plot: the flows at their defaults and the best fixed step, measured at two sizes or more.
     if (sorted.length >= 2 && !k.includes('earlier')) series.push({ name: `${k}${fs ? `: steps ∝ N^${fs.exponent.toFixed(2)}` : ''}${rs.some((r) => !r.converged) ? ' (extrapolated)' : ''}`, x: sorted.map((p) => p[0]), y: sorted.map((p) => p[1]), marks: true });
   }
